@@ -6,10 +6,11 @@
 // A codec never throws: bytes it cannot decode are reported as unparsed and
 // passed through untouched.
 
+import { Config } from "../config";
 import { TcpMetrics } from "../network/tcp_metrics";
 
 export abstract class Codec {
-  constructor(protected metrics: TcpMetrics) {}
+  constructor(protected config: Config, protected metrics: TcpMetrics) {}
 
   /** Bytes from the client, in order, as they arrive (any split). */
   abstract onDownstream(ptr: usize, len: i32, nowNs: u64): void;

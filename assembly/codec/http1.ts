@@ -3,13 +3,14 @@
 
 import { Codec } from "./codec";
 import { Http1RequestParser, RequestEvent } from "./http1_request";
+import { Config } from "../config";
 import { TcpMetrics } from "../network/tcp_metrics";
 
 export class Http1Codec extends Codec {
   private requests: Http1RequestParser = new Http1RequestParser();
 
-  constructor(metrics: TcpMetrics) {
-    super(metrics);
+  constructor(config: Config, metrics: TcpMetrics) {
+    super(config, metrics);
   }
 
   onDownstream(ptr: usize, len: i32, nowNs: u64): void {

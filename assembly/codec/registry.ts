@@ -3,12 +3,13 @@
 
 import { Codec } from "./codec";
 import { Http1Codec } from "./http1";
+import { Config } from "../config";
 import { TcpMetrics } from "../network/tcp_metrics";
 
 /** Protocol names accepted in the configuration. */
 export const PROTOCOLS: string[] = ["http1"];
 
 /** A new codec instance for one connection. */
-export function newCodec(protocol: string, metrics: TcpMetrics): Codec {
-  return new Http1Codec(metrics);
+export function newCodec(config: Config, metrics: TcpMetrics): Codec {
+  return new Http1Codec(config, metrics);
 }

@@ -2,26 +2,27 @@
 // plugin configuration once and owns the metric series its connections share.
 
 import { LogLevel, log, pluginConfiguration, property } from "../abi/host";
+import { Config, parseConfig } from "../config";
 import { NetworkStream } from "./stream";
 import { TcpMetrics } from "./tcp_metrics";
 
-/** Default cap on distinct endpoint labels per plugin. */
-const DEFAULT_MAX_ENDPOINTS = 100;
-
 export class NetworkRoot {
+  config: Config = new Config();
   metrics: TcpMetrics | null = null;
-  protocol: string = "http1";
 
   constructor(public contextId: u32) {}
 
-  /** proxy_on_configure: defines the metric series. Returns false to reject the config. */
+  /** proxy_on_configure: parses the config and defines the metric series. False rejects the config. */
   onConfigure(configurationSize: u32): bool {
-    let text = pluginConfiguration(configurationSize);
-    if (text.trim().length > 0) {
-      log(LogLevel.Critical, "sitio: this build takes no plugin configuration yet");
+    let plugin = property("plugin_name");
+    let parsed = parseConfig(pluginConfiguration(configurationSize));
+    if (parsed.config === null) {
+      log(LogLevel.Critical, "sitio: plugin " + plugin + ": invalid configuration: " + parsed.error);
       return false;
     }
-    if (this.metrics === null) this.metrics = new TcpMetrics(property("plugin_name"), DEFAULT_MAX_ENDPOINTS);
+    this.config = parsed.config!;
+    if (this.metrics === null) this.metrics = new TcpMetrics(plugin, this.config);
+    else this.metrics!.reconfigure(this.config);
     return true;
   }
 

@@ -1,7 +1,7 @@
 // NetworkStream: one per downstream connection. Counts the connection and its
 // bytes, and hands the bytes to the plugin's protocol codec.
 
-import { Bytes, BufferType, FilterStatus, incrementMetric, readBuffer, nowNs } from "../abi/host";
+import { Bytes, BufferType, FilterStatus, incrementMetric, readBuffer, nowNs, writeBuffer } from "../abi/host";
 import { Codec } from "../codec/codec";
 import { newCodec } from "../codec/registry";
 import { NetworkRoot } from "./root";
@@ -17,7 +17,7 @@ export class NetworkStream {
 
   constructor(public contextId: u32, root: NetworkRoot) {
     this.metrics = root.metrics!;
-    this.codec = newCodec(root.protocol, this.metrics);
+    this.codec = newCodec(root.config, this.metrics);
   }
 
   /** proxy_on_new_connection. */
@@ -46,6 +46,11 @@ export class NetworkStream {
   onUpstreamData(size: u32, endOfStream: bool): u32 {
     if (size == 0) return FilterStatus.Continue;
     incrementMetric(this.metrics.txBytes, size);
+    if (readBuffer(BufferType.NetworkUpstreamData, 0, size, data)) {
+      let replacement = this.codec.onUpstream(data.ptr, data.len, nowNs());
+      data.release();
+      if (replacement) writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
+    }
     return FilterStatus.Continue;
   }
 

@@ -1,13 +1,17 @@
 // The network filter's metric series for one plugin (one listener), defined
-// once per VM and looked up in O(1) on the data path.
+// once per VM and looked up in O(1) on the data path. Codecs report requests
+// and responses here; this file owns labels, caps and units.
 
-import { incrementMetric } from "../abi/host";
+import { incrementMetric, recordMetric } from "../abi/host";
+import { Config } from "../config";
 import { OTHER, endpointOf, methodLabel } from "../endpoints";
 import {
   label,
   TCP_ACTIVE_CONNECTIONS,
   TCP_CONNECTIONS_TOTAL,
+  TCP_REQUEST_DURATION_MS,
   TCP_REQUESTS_TOTAL,
+  TCP_RESPONSES_TOTAL,
   TCP_RX_BYTES_TOTAL,
   TCP_TX_BYTES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
@@ -15,7 +19,7 @@ import {
 
 /** The series of one (method, endpoint) pair. */
 export class EndpointSeries {
-  constructor(public requests: u32) {}
+  constructor(public requests: u32, public duration: u32) {}
 }
 
 export class TcpMetrics {
@@ -25,13 +29,13 @@ export class TcpMetrics {
   readonly rxBytes: u32;
   readonly txBytes: u32;
   readonly unparsedBytes: u32;
-  /** Distinct endpoints admitted before the rest go to `other`. */
-  maxEndpoints: i32;
+  private config: Config;
   private admitted: Map<string, bool> = new Map();
   private series: Map<string, EndpointSeries> = new Map();
+  private responses: Map<string, u32> = new Map();
 
-  constructor(plugin: string, maxEndpoints: i32) {
-    this.maxEndpoints = maxEndpoints;
+  constructor(plugin: string, config: Config) {
+    this.config = config;
     let p = label("plugin", plugin);
     this.pluginLabel = p;
     this.connections = TCP_CONNECTIONS_TOTAL.series(p);
@@ -41,19 +45,42 @@ export class TcpMetrics {
     this.unparsedBytes = TCP_UNPARSED_BYTES_TOTAL.series(p);
   }
 
-  /** Counts one request; returns its endpoint's series. */
+  /** A new configuration for the same plugin (series already defined stay as they are). */
+  reconfigure(config: Config): void {
+    this.config = config;
+  }
+
+  /** Counts one request; returns its endpoint's series (for the response's duration). */
   request(method: string, target: string, targetTruncated: bool): EndpointSeries {
+    let m = methodLabel(method);
     let endpoint = this.endpointLabel(target, targetTruncated);
-    let key = methodLabel(method) + " " + endpoint;
+    let key = m + " " + endpoint;
     let s: EndpointSeries;
     if (this.series.has(key)) {
       s = this.series.get(key);
     } else {
-      s = new EndpointSeries(TCP_REQUESTS_TOTAL.series(label("method", methodLabel(method)) + label("endpoint", endpoint) + this.pluginLabel));
+      let labels = label("method", m) + label("endpoint", endpoint) + this.pluginLabel;
+      s = new EndpointSeries(TCP_REQUESTS_TOTAL.series(labels), TCP_REQUEST_DURATION_MS.series(labels));
       this.series.set(key, s);
     }
     incrementMetric(s.requests, 1);
     return s;
+  }
+
+  /**
+   * Counts one response (`status`: a small fixed set chosen by the codec, e.g. "2xx")
+   * and records its request's duration, first request byte to last response byte.
+   */
+  response(s: EndpointSeries, status: string, startNs: u64, endNs: u64): void {
+    let id: u32;
+    if (this.responses.has(status)) {
+      id = this.responses.get(status);
+    } else {
+      id = TCP_RESPONSES_TOTAL.series(label("status", status) + this.pluginLabel);
+      this.responses.set(status, id);
+    }
+    incrementMetric(id, 1);
+    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
   }
 
   /** Counts bytes that were passed through without being decoded. */
@@ -65,7 +92,7 @@ export class TcpMetrics {
   private endpointLabel(target: string, targetTruncated: bool): string {
     let endpoint = targetTruncated && target.indexOf("?") < 0 && target.indexOf("#") < 0 ? OTHER : endpointOf(target);
     if (this.admitted.has(endpoint)) return endpoint;
-    if (this.admitted.size >= this.maxEndpoints) return OTHER;
+    if (this.admitted.size >= this.config.maxEndpoints) return OTHER;
     this.admitted.set(endpoint, true);
     return endpoint;
   }

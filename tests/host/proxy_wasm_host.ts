@@ -1,0 +1,267 @@
+// A small proxy-wasm (ABI v0.2.1) host in Node, for unit tests and fuzzing of
+// the compiled filter. It implements the host calls sitio makes, with a
+// controllable clock, and keeps metrics the way Envoy does (by name, on the
+// host side). It complements the Envoy tests; it does not replace them.
+
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+const enum Result { Ok = 0, NotFound = 1, BadArgument = 2, Empty = 7, Unimplemented = 12 }
+export const enum BufferType { HttpRequestBody = 0, HttpResponseBody = 1, Downstream = 2, Upstream = 3, PluginConfiguration = 7 }
+export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
+
+export interface Metric { name: string; type: MetricType; value: number; samples: number[] }
+
+/** Thrown (and recorded in `host.traps`) when the module traps or exits. */
+export class WasmTrap extends Error {}
+
+export interface HostOptions {
+  /** Which build to load; the debug build keeps bounds checks and names. */
+  wasm?: string;
+  /** Log lines at or above this level are kept in `host.logs` (0 trace … 5 critical). */
+  logLevel?: number;
+}
+
+export class ProxyWasmHost {
+  readonly metrics = new Map<string, Metric>();
+  private byId: Metric[] = [];
+  readonly logs: { level: number; message: string }[] = [];
+  traps = 0;
+  /** Host clock in nanoseconds; tests move it. */
+  nowNs = 1_700_000_000_000_000_000n;
+  tickPeriodMs = 0;
+  private exports!: Record<string, any>;
+  private memory!: WebAssembly.Memory;
+  private nextContextId = 1;
+  /** Buffers the current callback may read (and, for upstream data, replace). */
+  private buffers = new Map<number, Buffer>();
+  private properties = new Map<string, string>();
+  readonly logLevel: number;
+
+  constructor(opts: HostOptions = {}) {
+    this.logLevel = opts.logLevel ?? 2;
+    const wasm = readFileSync(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
+    const module = new WebAssembly.Module(wasm);
+    const instance = new WebAssembly.Instance(module, { env: this.env(), wasi_unstable: this.wasi(), wasi_snapshot_preview1: this.wasi() });
+    this.exports = instance.exports as Record<string, any>;
+    this.memory = this.exports.memory as WebAssembly.Memory;
+  }
+
+  /** Bytes of wasm memory in use (grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Counter/gauge value by full stat name (labels encoded), 0 when undefined. */
+  value(name: string): number {
+    return this.metrics.get(name)?.value ?? 0;
+  }
+
+  /** Sum over every series whose stat name starts with `prefix` followed by `;` or the end. */
+  sum(prefix: string, filter: (name: string) => boolean = () => true): number {
+    let total = 0;
+    for (const m of this.metrics.values()) if ((m.name === prefix || m.name.startsWith(prefix + ";")) && filter(m.name)) total += m.value;
+    return total;
+  }
+
+  // ---------------------------------------------------------------- driving the module
+
+  /** Creates a root context for `rootId` and configures it; returns its id, or throws when the config is refused. */
+  createRoot(rootId: string, pluginName: string, configuration = ""): number {
+    const id = this.nextContextId++;
+    this.properties.set("plugin_root_id", rootId);
+    this.properties.set("plugin_name", pluginName);
+    this.call("proxy_on_context_create", id, 0);
+    this.call("proxy_on_vm_start", id, 0);
+    if (!this.configure(id, configuration)) throw new Error(`configuration refused: ${this.logs.map((l) => l.message).join(" | ")}`);
+    return id;
+  }
+
+  /** Delivers a (new) plugin configuration to a root; returns what the module answered. */
+  configure(rootId: number, configuration: string): boolean {
+    const bytes = Buffer.from(configuration, "utf8");
+    this.buffers.set(BufferType.PluginConfiguration, bytes);
+    try {
+      return this.call("proxy_on_configure", rootId, bytes.length) !== 0;
+    } finally {
+      this.buffers.delete(BufferType.PluginConfiguration);
+    }
+  }
+
+  tick(rootId: number): void {
+    this.call("proxy_on_tick", rootId);
+  }
+
+  /** Opens a network (L4) connection on a network root. */
+  connect(rootId: number): Connection {
+    const id = this.nextContextId++;
+    this.call("proxy_on_context_create", id, rootId);
+    this.call("proxy_on_new_connection", id);
+    return new Connection(this, id);
+  }
+
+  /** Runs one data callback with `data` as the readable buffer; returns the buffer after the call (it may be rewritten). */
+  withBuffer(type: BufferType, data: Buffer, fn: () => void): Buffer {
+    this.buffers.set(type, data);
+    try {
+      fn();
+      return this.buffers.get(type)!;
+    } finally {
+      this.buffers.delete(type);
+    }
+  }
+
+  call(name: string, ...args: (number | bigint)[]): number {
+    const fn = this.exports[name];
+    if (typeof fn !== "function") return 0;
+    try {
+      return fn(...args) ?? 0;
+    } catch (e) {
+      this.traps++;
+      throw new WasmTrap(`${name}(${args.join(", ")}) trapped: ${(e as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- memory helpers
+
+  private u8(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+  private view(): DataView {
+    return new DataView(this.memory.buffer);
+  }
+  readString(ptr: number, len: number): string {
+    return Buffer.from(this.u8().subarray(ptr, ptr + len)).toString("utf8");
+  }
+  readBytes(ptr: number, len: number): Buffer {
+    return Buffer.from(this.u8().slice(ptr, ptr + len));
+  }
+  /** Copies bytes into module memory (allocated by the module's malloc) and writes ptr/size out-params. */
+  private give(bytes: Buffer, ptrOut: number, sizeOut: number): void {
+    const ptr = this.exports.malloc(bytes.length) as number;
+    this.u8().set(bytes, ptr);
+    this.view().setUint32(ptrOut, ptr, true);
+    this.view().setUint32(sizeOut, bytes.length, true);
+  }
+
+  // ---------------------------------------------------------------- imports
+
+  private wasi() {
+    return {
+      proc_exit: (code: number) => {
+        throw new WasmTrap(`proc_exit(${code})`);
+      },
+      fd_write: () => Result.Unimplemented,
+    };
+  }
+
+  private env(): Record<string, (...a: any[]) => any> {
+    return {
+      proxy_log: (level: number, ptr: number, len: number) => {
+        if (level >= this.logLevel) this.logs.push({ level, message: this.readString(ptr, len) });
+        return Result.Ok;
+      },
+      proxy_get_log_level: (out: number) => {
+        this.view().setUint32(out, this.logLevel, true);
+        return Result.Ok;
+      },
+      proxy_get_current_time_nanoseconds: (out: number) => {
+        this.view().setBigUint64(out, this.nowNs, true);
+        return Result.Ok;
+      },
+      proxy_set_tick_period_milliseconds: (ms: number) => {
+        this.tickPeriodMs = ms;
+        return Result.Ok;
+      },
+      proxy_get_property: (pathPtr: number, pathLen: number, ptrOut: number, sizeOut: number) => {
+        const v = this.properties.get(this.readString(pathPtr, pathLen));
+        if (v === undefined) return Result.NotFound;
+        this.give(Buffer.from(v, "utf8"), ptrOut, sizeOut);
+        return Result.Ok;
+      },
+      proxy_get_buffer_status: (type: number, lenOut: number, flagsOut: number) => {
+        const b = this.buffers.get(type);
+        if (!b) return Result.NotFound;
+        this.view().setUint32(lenOut, b.length, true);
+        this.view().setUint32(flagsOut, 0, true);
+        return Result.Ok;
+      },
+      proxy_get_buffer_bytes: (type: number, start: number, length: number, ptrOut: number, sizeOut: number) => {
+        const b = this.buffers.get(type);
+        if (!b) return Result.NotFound;
+        const slice = b.subarray(Math.min(start, b.length), Math.min(start + length, b.length));
+        if (slice.length === 0) return Result.NotFound;
+        this.give(Buffer.from(slice), ptrOut, sizeOut);
+        return Result.Ok;
+      },
+      // Same semantics as Envoy's Buffer::copyFrom: start 0 drains `length` and prepends; start ≥ size appends.
+      proxy_set_buffer_bytes: (type: number, start: number, length: number, ptr: number, size: number) => {
+        const b = this.buffers.get(type);
+        if (!b) return Result.NotFound;
+        const data = this.readBytes(ptr, size);
+        if (start === 0) this.buffers.set(type, Buffer.concat([data, b.subarray(Math.min(length, b.length))]));
+        else if (start >= b.length) this.buffers.set(type, Buffer.concat([b, data]));
+        else return Result.BadArgument;
+        return Result.Ok;
+      },
+      proxy_define_metric: (type: number, namePtr: number, nameLen: number, idOut: number) => {
+        const name = this.readString(namePtr, nameLen);
+        let m = this.metrics.get(name);
+        if (!m) {
+          m = { name, type, value: 0, samples: [] };
+          this.metrics.set(name, m);
+        }
+        let id = this.byId.indexOf(m);
+        if (id < 0) id = this.byId.push(m) - 1;
+        this.view().setUint32(idOut, id, true);
+        return Result.Ok;
+      },
+      proxy_increment_metric: (id: number, delta: bigint) => {
+        const m = this.byId[id];
+        if (!m) return Result.NotFound;
+        m.value += Number(delta);
+        return Result.Ok;
+      },
+      proxy_record_metric: (id: number, value: bigint) => {
+        const m = this.byId[id];
+        if (!m) return Result.NotFound;
+        if (m.type === MetricType.Histogram) m.samples.push(Number(value));
+        else m.value = Number(value);
+        return Result.Ok;
+      },
+      proxy_get_metric: (id: number, out: number) => {
+        const m = this.byId[id];
+        if (!m) return Result.NotFound;
+        this.view().setBigUint64(out, BigInt(m.value), true);
+        return Result.Ok;
+      },
+    };
+  }
+}
+
+/** One network connection driven through the module's L4 callbacks. */
+export class Connection {
+  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+
+  /** Client → upstream bytes (observed by sitio, never changed). */
+  downstream(bytes: Buffer | string, endOfStream = false): void {
+    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+    this.host.withBuffer(BufferType.Downstream, b, () => this.host.call("proxy_on_downstream_data", this.id, b.length, endOfStream ? 1 : 0));
+  }
+
+  /** Upstream → client bytes; returns what the client would receive for them. */
+  upstream(bytes: Buffer | string, endOfStream = false): Buffer {
+    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+    return this.host.withBuffer(BufferType.Upstream, b, () => this.host.call("proxy_on_upstream_data", this.id, b.length, endOfStream ? 1 : 0));
+  }
+
+  /** Closes the connection the way Envoy does: close callbacks, then done and delete. */
+  close(): void {
+    this.host.call("proxy_on_downstream_connection_close", this.id, 1);
+    this.host.call("proxy_on_upstream_connection_close", this.id, 1);
+    this.host.call("proxy_on_done", this.id);
+    this.host.call("proxy_on_delete", this.id);
+  }
+}
