@@ -24,6 +24,17 @@ export interface HostOptions {
   logLevel?: number;
 }
 
+const modules = new Map<string, WebAssembly.Module>();
+/** Compiles each .wasm file once per process (the fuzzer starts a fresh host after every trap). */
+function compiled(path: string): WebAssembly.Module {
+  let m = modules.get(path);
+  if (!m) {
+    m = new WebAssembly.Module(readFileSync(path));
+    modules.set(path, m);
+  }
+  return m;
+}
+
 export class ProxyWasmHost {
   readonly metrics = new Map<string, Metric>();
   private byId: Metric[] = [];
@@ -32,6 +43,8 @@ export class ProxyWasmHost {
   /** Host clock in nanoseconds; tests move it. */
   nowNs = 1_700_000_000_000_000_000n;
   tickPeriodMs = 0;
+  /** Called on every counter/gauge increment (the fuzzer keeps running totals with it). */
+  onIncrement?: (metric: Metric, delta: number) => void;
   private exports!: Record<string, any>;
   private memory!: WebAssembly.Memory;
   private nextContextId = 1;
@@ -42,8 +55,7 @@ export class ProxyWasmHost {
 
   constructor(opts: HostOptions = {}) {
     this.logLevel = opts.logLevel ?? 2;
-    const wasm = readFileSync(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
-    const module = new WebAssembly.Module(wasm);
+    const module = compiled(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
     const instance = new WebAssembly.Instance(module, { env: this.env(), wasi_unstable: this.wasi(), wasi_snapshot_preview1: this.wasi() });
     this.exports = instance.exports as Record<string, any>;
     this.memory = this.exports.memory as WebAssembly.Memory;
@@ -69,19 +81,33 @@ export class ProxyWasmHost {
   // ---------------------------------------------------------------- driving the module
 
   /** Creates a root context for `rootId` and configures it; returns its id, or throws when the config is refused. */
-  createRoot(rootId: string, pluginName: string, configuration = ""): number {
+  createRoot(rootId: string, pluginName: string, configuration: string | Buffer = ""): number {
+    const id = this.tryCreateRoot(rootId, pluginName, configuration);
+    if (id === null) throw new Error(`configuration refused: ${this.logs.map((l) => l.message).join(" | ")}`);
+    return id;
+  }
+
+  /** Like createRoot, but a refused configuration deletes the root and returns null (what Envoy does with the plugin). */
+  tryCreateRoot(rootId: string, pluginName: string, configuration: string | Buffer = ""): number | null {
     const id = this.nextContextId++;
     this.properties.set("plugin_root_id", rootId);
     this.properties.set("plugin_name", pluginName);
     this.call("proxy_on_context_create", id, 0);
     this.call("proxy_on_vm_start", id, 0);
-    if (!this.configure(id, configuration)) throw new Error(`configuration refused: ${this.logs.map((l) => l.message).join(" | ")}`);
-    return id;
+    if (this.configure(id, configuration)) return id;
+    this.deleteContext(id);
+    return null;
+  }
+
+  /** The host is done with a context (a root whose plugin is gone, for example). */
+  deleteContext(id: number): void {
+    this.call("proxy_on_done", id);
+    this.call("proxy_on_delete", id);
   }
 
   /** Delivers a (new) plugin configuration to a root; returns what the module answered. */
-  configure(rootId: number, configuration: string): boolean {
-    const bytes = Buffer.from(configuration, "utf8");
+  configure(rootId: number, configuration: string | Buffer): boolean {
+    const bytes = typeof configuration === "string" ? Buffer.from(configuration, "utf8") : configuration;
     this.buffers.set(BufferType.PluginConfiguration, bytes);
     try {
       return this.call("proxy_on_configure", rootId, bytes.length) !== 0;
@@ -222,6 +248,7 @@ export class ProxyWasmHost {
         const m = this.byId[id];
         if (!m) return Result.NotFound;
         m.value += Number(delta);
+        this.onIncrement?.(m, Number(delta));
         return Result.Ok;
       },
       proxy_record_metric: (id: number, value: bigint) => {

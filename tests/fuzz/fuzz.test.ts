@@ -1,0 +1,167 @@
+// Fuzzing in the suite: a bounded, deterministic run of the fuzzer on both
+// builds, plus the hostile shapes the issue names, each with an exact
+// expectation. The long run is `npm run fuzz -- --cases 1000000`.
+
+import { describe, expect, test } from "vitest";
+import { ProxyWasmHost } from "../host/proxy_wasm_host.js";
+import { DEBUG_WASM, RELEASE_WASM, runFuzz } from "./fuzzer.js";
+
+const REQS = "sitio_tcp_requests_total";
+const P = "p";
+const reqs = (host: ProxyWasmHost) => host.sum(REQS, (n) => n.endsWith(`;plugin=${P}`));
+const unparsed = (host: ProxyWasmHost) => host.value(`sitio_tcp_unparsed_bytes_total;plugin=${P}`);
+
+function setup(wasm = DEBUG_WASM) {
+  const host = new ProxyWasmHost({ wasm, logLevel: 4 });
+  return { host, root: host.createRoot("sitio_network", P, "") };
+}
+
+describe("fuzz: random and mutated inputs", () => {
+  test.each([
+    ["debug", DEBUG_WASM, 12_000],
+    ["release", RELEASE_WASM, 6_000],
+  ])("%s build: seeded cases, 0 traps, 0 broken invariants", (_name, wasm, cases) => {
+    const report = runFuzz({ seed: 20261123, cases, wasm });
+    console.log(`fuzz (${_name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${report.requestsCounted} requests, ${report.ms} ms, wasm memory ${report.memoryEnd / 1024} KiB`);
+    expect(report.failures).toEqual([]);
+    expect(report.traps).toBe(0);
+    expect(report.cases).toBe(cases);
+    // every generator ran
+    expect(Object.keys(report.kinds).length).toBeGreaterThanOrEqual(14);
+  });
+});
+
+describe("fuzz: hostile shapes, exact outcomes", () => {
+  const stream =
+    "\r\nGET /a?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" +
+    "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2;e=1\r\nhi\r\nA\r\n0123456789\r\n0\r\nT: 1\r\n\r\n" +
+    "HEAD /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+    "DELETE http://h:1/d#f HTTP/1.1\r\ncontent-length: 0\r\nContent-Length: 0\r\n\r\n";
+
+  test("a four-request stream split at every byte (two reads) and one byte per read counts 4 each time", () => {
+    const { host, root } = setup();
+    for (let k = 0; k <= stream.length; k++) {
+      const c = host.connect(root);
+      c.downstream(stream.slice(0, k));
+      c.downstream(stream.slice(k));
+      c.close();
+    }
+    const c = host.connect(root);
+    for (const ch of stream) c.downstream(ch);
+    c.close();
+    expect(reqs(host)).toBe(4 * (stream.length + 2));
+    for (const [m, e] of [["GET", "/a"], ["POST", "/b"], ["HEAD", "/c"], ["DELETE", "/d"]]) {
+      expect(host.value(`${REQS};method=${m};endpoint=${e};plugin=${P}`)).toBe(stream.length + 2);
+    }
+    expect(unparsed(host)).toBe(0);
+    expect(host.traps).toBe(0);
+  });
+
+  test("NUL and non-UTF-8 bytes: in a target they are %-encoded, in a method or header they end parsing", () => {
+    const { host, root } = setup();
+    let c = host.connect(root);
+    c.downstream(Buffer.concat([Buffer.from("GET /\xff\xfe\xc3", "latin1"), Buffer.from(" HTTP/1.1\r\n\r\n")]));
+    c.close();
+    expect(host.value(`${REQS};method=GET;endpoint=/%FF%FE%C3;plugin=${P}`)).toBe(1);
+    c = host.connect(root);
+    const bad = Buffer.from("G\0T / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nX: \0\r\n\r\n", "latin1");
+    c.downstream(bad);
+    c.close();
+    expect(reqs(host)).toBe(1);
+    expect(unparsed(host)).toBe(bad.length - 1);
+    expect(host.traps).toBe(0);
+  });
+
+  test("request heads around the 60 KiB limit: one byte under is counted, one over is not, and never a trap", () => {
+    const { host, root } = setup();
+    const headOf = (size: number, shape: "line" | "header") => {
+      const fixed = shape === "line" ? "GET / HTTP/1.1\r\n\r\n".length : "GET / HTTP/1.1\r\nX: \r\n\r\n".length;
+      const fill = "a".repeat(size - fixed);
+      return shape === "line" ? `GET /${fill} HTTP/1.1\r\n\r\n` : `GET / HTTP/1.1\r\nX: ${fill}\r\n\r\n`;
+    };
+    for (const shape of ["line", "header"] as const) {
+      for (const [size, counted] of [[61440, 1], [61441, 0], [65536, 0]] as const) {
+        const before = reqs(host);
+        const head = headOf(size, shape);
+        expect(head.length).toBe(size);
+        const c = host.connect(root);
+        c.downstream(head);
+        c.close();
+        expect(reqs(host) - before, `${shape} ${size}`).toBe(counted);
+      }
+    }
+    // 61440-byte target: counted under `other` (too long for a label)
+    expect(host.value(`${REQS};method=GET;endpoint=other;plugin=${P}`)).toBe(1);
+    expect(host.value(`${REQS};method=GET;endpoint=/;plugin=${P}`)).toBe(1);
+  });
+
+  test("5,000 pipelined requests in one read are 5,000 requests", () => {
+    const { host, root } = setup();
+    const c = host.connect(root);
+    c.downstream("GET /p HTTP/1.1\r\nHost: h\r\n\r\n".repeat(5000));
+    c.close();
+    expect(host.value(`${REQS};method=GET;endpoint=/p;plugin=${P}`)).toBe(5000);
+  });
+
+  test("bogus chunked framing ends parsing: the request is counted once, what follows is unparsed", () => {
+    const { host, root } = setup();
+    const bodies = ["fffffffffffffffff\r\n", "-5\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "0x5\r\nhello\r\n0\r\n\r\n"];
+    for (const body of bodies) {
+      const c = host.connect(root);
+      c.downstream(`POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${body}GET /next HTTP/1.1\r\n\r\n`);
+      c.close();
+    }
+    expect(host.value(`${REQS};method=POST;endpoint=/c;plugin=${P}`)).toBe(bodies.length);
+    expect(host.value(`${REQS};method=GET;endpoint=/next;plugin=${P}`)).toBe(0);
+    // Transfer-Encoding not ending in chunked, or with Content-Length: not counted (request smuggling shapes)
+    const c = host.connect(root);
+    c.downstream("POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n");
+    c.close();
+    expect(host.value(`${REQS};method=POST;endpoint=/s;plugin=${P}`)).toBe(0);
+  });
+});
+
+describe("fuzz: memory", () => {
+  test("per-connection memory is bounded: 1,000 connections each stuck mid-head after a 4 KiB target and a 30 KiB header cost < 3 KiB each", () => {
+    const { host, root } = setup(RELEASE_WASM);
+    // warm the allocator with one connection of the same shape
+    const hostile = `GET /${"t".repeat(4000)}?q HTTP/1.1\r\nX-Long: ${"v".repeat(30 * 1024)}`;
+    const w = host.connect(root);
+    w.downstream(hostile);
+    w.close();
+    const before = host.memoryBytes;
+    const open = [];
+    for (let i = 0; i < 1000; i++) {
+      const c = host.connect(root);
+      c.downstream(hostile);
+      open.push(c);
+    }
+    const perConnection = (host.memoryBytes - before) / open.length;
+    console.log(`wasm memory: ${before / 1024} KiB before, ${host.memoryBytes / 1024} KiB with 1,000 open hostile connections (${perConnection.toFixed(0)} B each)`);
+    expect(perConnection).toBeLessThan(3 * 1024);
+    for (const c of open) c.close();
+    // the same again reuses the freed memory
+    const after = host.memoryBytes;
+    for (let i = 0; i < 1000; i++) open[i] = host.connect(root);
+    for (const c of open) c.downstream(hostile);
+    for (const c of open) c.close();
+    expect(host.memoryBytes).toBe(after);
+    expect(host.value(`sitio_tcp_active_connections;plugin=${P}`)).toBe(0);
+  });
+
+  test("the heap is flat across 20,000 short connections after warm-up", () => {
+    const { host, root } = setup(RELEASE_WASM);
+    const once = (i: number) => {
+      const c = host.connect(root);
+      c.downstream(`GET /e${i % 150}?x=${i} HTTP/1.1\r\nHost: h\r\n\r\nPOST /f HTTP/1.1\r\nContent-Length: 2\r\n\r\nok`);
+      c.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+      c.close();
+    };
+    for (let i = 0; i < 2000; i++) once(i);
+    const warm = host.memoryBytes;
+    for (let i = 0; i < 20_000; i++) once(i);
+    console.log(`wasm memory: ${warm / 1024} KiB after 2,000 connections, ${host.memoryBytes / 1024} KiB after 20,000 more`);
+    expect(host.memoryBytes).toBe(warm);
+    expect(reqs(host)).toBe(44_000);
+  });
+});

@@ -1,0 +1,187 @@
+// The fuzzer: runs generated connections and configurations through the
+// compiled module in the project's proxy-wasm host and checks, per case:
+//   - the module never traps (a trap would take the VM, and every connection on it, down);
+//   - requests counted ≤ what the bytes could hold (exactly the number sent, for well-formed streams);
+//   - rx bytes = bytes sent; unparsed bytes ≤ bytes sent; upstream bytes pass unchanged unless a rewrite is configured;
+//   - the active-connection gauge returns to 0; endpoint labels stay within cap + 1;
+//   - a refused configuration is logged, an accepted one serves.
+// One host (one VM) serves many cases, as in Envoy; after a trap a fresh one is started.
+
+import { join } from "node:path";
+import { ProxyWasmHost, ROOT, WasmTrap, type Connection } from "../host/proxy_wasm_host.js";
+import { Rng } from "./rng.js";
+import { bogusChunked, huge, manyPipelined, maxRequests, mutated, noise, pipeline, splitReads, type ConnectionInput } from "./http1_inputs.js";
+import { configInput } from "./config_inputs.js";
+
+export const DEBUG_WASM = join(ROOT, "build/sitio.debug.wasm");
+export const RELEASE_WASM = join(ROOT, "build/sitio.wasm");
+
+const REQS = "sitio_tcp_requests_total";
+const PLUGIN = "fuzz";
+const CONFIG_PLUGIN = "fuzz_config";
+/** The default endpoint cap (config.ts DEFAULT_MAX_ENDPOINTS). */
+const CAP = 100;
+
+export interface FuzzOptions {
+  seed: number;
+  cases: number;
+  /** First case index (to replay one case: from = N, cases = 1). */
+  from?: number;
+  wasm?: string;
+  /** Called every `progressEvery` cases. */
+  onProgress?: (done: number, report: FuzzReport) => void;
+  progressEvery?: number;
+}
+
+export interface FuzzReport {
+  cases: number;
+  traps: number;
+  /** "case N (kind): what" for traps and broken invariants (first 20). */
+  failures: string[];
+  violations: number;
+  requestsCounted: number;
+  bytesIn: number;
+  kinds: Record<string, number>;
+  /** Milliseconds spent per kind. */
+  kindsMs: Record<string, number>;
+  memoryAfterWarmup: number;
+  memoryEnd: number;
+  memoryMax: number;
+  ms: number;
+}
+
+/** One VM with the roots the cases use, and running totals of the metrics they check. */
+class Target {
+  readonly host: ProxyWasmHost;
+  readonly root: number;
+  /** Running totals per stat name without labels, for plugin `fuzz`. */
+  readonly totals = new Map<string, number>();
+  readonly endpoints = new Set<string>();
+
+  constructor(wasm: string) {
+    this.host = new ProxyWasmHost({ wasm, logLevel: 4 });
+    this.host.onIncrement = (m, delta) => {
+      if (!m.name.endsWith(`;plugin=${PLUGIN}`)) return;
+      const family = m.name.slice(0, m.name.indexOf(";"));
+      this.totals.set(family, (this.totals.get(family) ?? 0) + delta);
+      if (family === REQS) this.endpoints.add(/;endpoint=([^;]*)/.exec(m.name)![1]);
+    };
+    this.root = this.host.createRoot("sitio_network", PLUGIN, "");
+  }
+
+  total(family: string): number {
+    return this.totals.get(family) ?? 0;
+  }
+}
+
+function interleave(r: Rng, conn: Connection, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
+  const down = splitReads(r, input.down);
+  const up = splitReads(r, input.up);
+  let d = 0;
+  let u = 0;
+  while (d < down.length || u < up.length) {
+    if (u >= up.length || (d < down.length && r.chance(0.6))) {
+      conn.downstream(down[d], d === down.length - 1 && r.chance(0.3));
+      d++;
+    } else {
+      const sent = up[u++];
+      const got = conn.upstream(sent);
+      // Only a configured rewrite may change upstream bytes; the fuzz plugin configures none.
+      check(got.equals(sent), "upstream bytes changed without a rewrite configured");
+    }
+  }
+}
+
+function connectionCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
+  const before = { reqs: t.total(REQS), rx: t.total("sitio_tcp_rx_bytes_total"), unparsed: t.total("sitio_tcp_unparsed_bytes_total") };
+  const conn = t.host.connect(t.root);
+  interleave(r, conn, input, check);
+  conn.close();
+  const counted = t.total(REQS) - before.reqs;
+  const bound = maxRequests(input.down);
+  check(counted <= bound, `counted ${counted} requests, the bytes hold at most ${bound}`);
+  if (input.exactRequests !== undefined) check(counted === input.exactRequests, `counted ${counted} requests, sent ${input.exactRequests}`);
+  check(t.total("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "rx bytes differ from bytes sent");
+  check(t.total("sitio_tcp_unparsed_bytes_total") - before.unparsed <= input.down.length, "more unparsed bytes than bytes sent");
+  check(t.total("sitio_tcp_active_connections") === 0, "active connections not back to 0");
+  check(t.endpoints.size <= CAP + 1, `${t.endpoints.size} endpoint labels (cap ${CAP} + other)`);
+}
+
+function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what: string) => void): void {
+  const host = t.host;
+  host.logs.length = 0;
+  const id = host.tryCreateRoot("sitio_network", CONFIG_PLUGIN, bytes);
+  if (id === null) {
+    check(host.logs.some((l) => l.level >= 4 && l.message.includes("invalid configuration")), "a refused configuration was not logged");
+    return;
+  }
+  // An accepted configuration serves: one connection, one request (HTTP/1.x plugins only).
+  const name = `${REQS};method=GET;endpoint=/cfg;plugin=${CONFIG_PLUGIN}`;
+  const before = host.value(name);
+  const conn = host.connect(id);
+  conn.downstream("GET /cfg HTTP/1.1\r\n\r\n");
+  conn.close();
+  const isHttp = !bytes.includes('"foo"');
+  if (isHttp) check(host.value(name) === before + 1, "an accepted configuration did not count a request");
+  host.deleteContext(id);
+}
+
+/** Picks the case kind: mostly well-formed and mutated HTTP, some noise, a few huge inputs and configurations. */
+function pickCase(r: Rng): ConnectionInput | { kind: string; config: Buffer } {
+  const k = r.int(1000);
+  if (k < 300) return pipeline(r);
+  if (k < 580) return mutated(r);
+  if (k < 740) return noise(r);
+  if (k < 860) return bogusChunked(r);
+  if (k < 970) {
+    const c = configInput(r);
+    return { kind: c.kind, config: c.bytes };
+  }
+  if (k < 995) return huge(r);
+  return manyPipelined(r);
+}
+
+export function runFuzz(opts: FuzzOptions): FuzzReport {
+  const started = Date.now();
+  const wasm = opts.wasm ?? DEBUG_WASM;
+  const from = opts.from ?? 0;
+  const report: FuzzReport = { cases: 0, traps: 0, failures: [], violations: 0, requestsCounted: 0, bytesIn: 0, kinds: {}, kindsMs: {}, memoryAfterWarmup: 0, memoryEnd: 0, memoryMax: 0, ms: 0 };
+  const warmup = Math.min(2000, Math.ceil(opts.cases / 10));
+  let t = new Target(wasm);
+  let requestsBefore = 0;
+  for (let i = from; i < from + opts.cases; i++) {
+    const r = Rng.forCase(opts.seed, i);
+    const c = pickCase(r);
+    report.kinds[c.kind] = (report.kinds[c.kind] ?? 0) + 1;
+    const check = (ok: boolean, what: string) => {
+      if (ok) return;
+      report.violations++;
+      if (report.failures.length < 20) report.failures.push(`case ${i} (${c.kind}): ${what}`);
+    };
+    const caseStart = performance.now();
+    try {
+      if ("config" in c) configCase(t, r, c.config, check);
+      else {
+        connectionCase(t, r, c, check);
+        report.bytesIn += c.down.length + c.up.length;
+      }
+    } catch (e) {
+      if (!(e instanceof WasmTrap)) throw e;
+      report.traps++;
+      if (report.failures.length < 20) report.failures.push(`case ${i} (${c.kind}): ${e.message}`);
+      report.requestsCounted += t.total(REQS) - requestsBefore;
+      t = new Target(wasm);
+      requestsBefore = 0;
+    }
+    report.kindsMs[c.kind] = (report.kindsMs[c.kind] ?? 0) + performance.now() - caseStart;
+    report.cases++;
+    const mem = t.host.memoryBytes;
+    report.memoryMax = Math.max(report.memoryMax, mem);
+    if (report.cases === warmup) report.memoryAfterWarmup = mem;
+    if (opts.onProgress && report.cases % (opts.progressEvery ?? 100_000) === 0) opts.onProgress(report.cases, report);
+  }
+  report.requestsCounted += t.total(REQS) - requestsBefore;
+  report.memoryEnd = t.host.memoryBytes;
+  report.ms = Date.now() - started;
+  return report;
+}

@@ -1,0 +1,34 @@
+// Long fuzzing runs: `npm run fuzz -- --cases 1000000 [--seed 1] [--from 0] [--wasm debug|release]`.
+// Exits non-zero on any trap or broken invariant and prints the cases to replay.
+
+import { parseArgs } from "node:util";
+import { DEBUG_WASM, RELEASE_WASM, runFuzz, type FuzzReport } from "./fuzzer.js";
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: "string", default: "100000" },
+    seed: { type: "string", default: "1" },
+    from: { type: "string", default: "0" },
+    wasm: { type: "string", default: "debug" },
+  },
+});
+const seed = Number(values.seed);
+const wasm = values.wasm === "release" ? RELEASE_WASM : DEBUG_WASM;
+
+const line = (r: FuzzReport, done: number) =>
+  `${done} cases, ${r.traps} traps, ${r.violations} violations, ${r.requestsCounted} requests counted, ` +
+  `${(r.bytesIn / 2 ** 20).toFixed(0)} MiB in, wasm memory ${r.memoryEnd / 1024} KiB (max ${r.memoryMax / 1024} KiB)`;
+
+const report = runFuzz({
+  seed,
+  cases: Number(values.cases),
+  from: Number(values.from),
+  wasm,
+  progressEvery: 50_000,
+  onProgress: (done, r) => console.log(`  … ${line({ ...r, memoryEnd: r.memoryMax }, done)}`),
+});
+console.log(`fuzz seed ${seed} (${values.wasm} build): ${line(report, report.cases)}, ${(report.ms / 1000).toFixed(1)} s`);
+console.log(`  wasm memory after warm-up ${report.memoryAfterWarmup / 1024} KiB, at the end ${report.memoryEnd / 1024} KiB`);
+console.log(`  kinds: ${Object.entries(report.kinds).sort().map(([k, n]) => `${k} ${n} (${((report.kindsMs[k] ?? 0) / 1000).toFixed(1)} s)`).join(", ")}`);
+for (const f of report.failures) console.log(`  FAIL ${f}`);
+process.exit(report.traps + report.violations > 0 ? 1 : 0);
