@@ -30,6 +30,10 @@ export const TCP_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_requests_total", M
 export const TCP_REQUEST_DURATION_MS = new MetricFamily("sitio_tcp_request_duration_ms", MetricType.Histogram);
 export const TCP_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_responses_total", MetricType.Counter);
 
+// ---- the VM itself
+/** Linear memory of the wasm VM, in bytes (it grows in 64 KiB pages and never shrinks). */
+export const WASM_MEMORY_BYTES = new MetricFamily("sitio_wasm_memory_bytes", MetricType.Gauge);
+
 /** Label keys used in stat names; envoy.yaml has one `stats_tags` entry per key. */
 export const LABEL_KEYS: string[] = ["method", "endpoint", "status", "plugin"];
 

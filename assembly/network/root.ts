@@ -23,6 +23,7 @@ export class NetworkRoot {
     this.config = parsed.config!;
     if (this.metrics === null) this.metrics = new TcpMetrics(plugin, this.config);
     else this.metrics!.reconfigure(this.config);
+    this.metrics!.reportMemory();
     return true;
   }
 

@@ -62,5 +62,6 @@ export class NetworkStream {
     if (!this.open) return;
     this.open = false;
     incrementMetric(this.metrics.active, -1);
+    this.metrics.reportMemory();
   }
 }

@@ -15,6 +15,7 @@ import {
   TCP_RX_BYTES_TOTAL,
   TCP_TX_BYTES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
+  WASM_MEMORY_BYTES,
 } from "../metrics";
 
 /** The series of one (method, endpoint) pair. */
@@ -29,6 +30,9 @@ export class TcpMetrics {
   readonly rxBytes: u32;
   readonly txBytes: u32;
   readonly unparsedBytes: u32;
+  readonly wasmMemory: u32;
+  /** Pages last published to the wasmMemory gauge (published only when it changes). */
+  private memoryPages: i32 = -1;
   private config: Config;
   private admitted: Map<string, bool> = new Map();
   private series: Map<string, EndpointSeries> = new Map();
@@ -43,6 +47,15 @@ export class TcpMetrics {
     this.rxBytes = TCP_RX_BYTES_TOTAL.series(p);
     this.txBytes = TCP_TX_BYTES_TOTAL.series(p);
     this.unparsedBytes = TCP_UNPARSED_BYTES_TOTAL.series(p);
+    this.wasmMemory = WASM_MEMORY_BYTES.series(p);
+  }
+
+  /** Publishes the VM's memory size; called on configure and when a connection ends (one compare when unchanged). */
+  reportMemory(): void {
+    let pages = memory.size();
+    if (pages == this.memoryPages) return;
+    this.memoryPages = pages;
+    recordMetric(this.wasmMemory, <u64>pages << 16);
   }
 
   /** A new configuration for the same plugin (series already defined stay as they are). */

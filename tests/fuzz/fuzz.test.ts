@@ -165,3 +165,16 @@ describe("fuzz: memory", () => {
     expect(reqs(host)).toBe(44_000);
   });
 });
+
+describe("wasm memory gauge", () => {
+  test("sitio_wasm_memory_bytes is the VM's memory size, set on configure and when a connection ends", () => {
+    const { host, root } = setup(RELEASE_WASM);
+    const gauge = `sitio_wasm_memory_bytes;plugin=${P}`;
+    expect(host.metrics.get(gauge)?.value).toBe(host.memoryBytes);
+    const c = host.connect(root);
+    c.downstream(`GET /${"x".repeat(200_000)} HTTP/1.1\r\n\r\n`);
+    c.close();
+    expect(host.memoryBytes).toBeGreaterThan(200_000);
+    expect(host.metrics.get(gauge)?.value).toBe(host.memoryBytes);
+  });
+});
