@@ -1,0 +1,131 @@
+// Hostile clients in the real Envoy on the shipped envoy.yaml: garbage,
+// slowloris, half-closed sockets, resets mid-response, connections opened
+// and dropped. Envoy stays ready, the gauges return to 0, and well-formed
+// traffic that follows is counted exactly.
+
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
+import { value, type Sample } from "./harness/prometheus.js";
+import { countResponses, openSocket, rawExchange } from "./harness/traffic.js";
+import { KeepAliveConnection } from "./harness/keepalive.js";
+import { Rng } from "./fuzz/rng.js";
+
+const PLUGIN = "sitio_web";
+let envoy: Envoy;
+let port: number;
+beforeAll(async () => {
+  envoy = await startEnvoy({ name: "hostile" });
+  port = envoy.port(18000);
+});
+afterAll(async () => envoy?.stop());
+
+const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
+const requests = (s: Sample[], endpoint: string, method = "GET") => value(s, "sitio_tcp_requests_total", { method, endpoint, plugin: PLUGIN }) ?? 0;
+
+async function ready(): Promise<number> {
+  return (await fetch(`${envoy.admin}/ready`)).status;
+}
+
+/** Well-formed traffic after an attack: `n` requests on one keep-alive connection, counted exactly. */
+async function wellFormedIsCountedExactly(endpoint: string, n: number): Promise<void> {
+  const before = await envoy.scrape();
+  const conn = await KeepAliveConnection.open(port);
+  for (let i = 0; i < n; i++) expect(await conn.get(endpoint)).toBe(404);
+  await conn.close();
+  const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 1, "the well-formed connection closed");
+  expect(requests(after, endpoint) - requests(before, endpoint)).toBe(n);
+}
+
+describe("hostile clients", () => {
+  test("garbage connections: random bytes pass through as unparsed, no request counted", async () => {
+    const before = await envoy.scrape();
+    let sent = 0;
+    const r = new Rng(5);
+    for (let i = 0; i < 40; i++) {
+      let bytes = r.bytes(r.range(1, 4096));
+      // no "\r\n\r\n", so no request head can be in there
+      bytes = Buffer.from(bytes.toString("latin1").replaceAll("\r\n\r\n", "\r\n\r_"), "latin1");
+      sent += bytes.length;
+      await rawExchange(port, [bytes], { idleMs: 30 });
+    }
+    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 40, "garbage connections closed");
+    expect(tcp(after, "rx_bytes_total") - tcp(before, "rx_bytes_total")).toBe(sent);
+    // the first byte of a random stream is usually not a token char; either way nothing is a request
+    const counted = (s: Sample[]) => s.filter((x) => x.name === "sitio_tcp_requests_total").reduce((t, x) => t + x.value, 0);
+    expect(counted(after) - counted(before)).toBe(0);
+    expect(tcp(after, "unparsed_bytes_total") - tcp(before, "unparsed_bytes_total")).toBeGreaterThan(0);
+    expect(await ready()).toBe(200);
+    await wellFormedIsCountedExactly("/after-garbage", 25);
+  });
+
+  test("slowloris: one request dribbled a byte at a time over ~4 s is counted once, and others are served meanwhile", async () => {
+    const before = await envoy.scrape();
+    const request = "GET /slow?x=1 HTTP/1.1\r\nHost: sitio.test\r\nX-Pad: slowloris\r\n\r\n";
+    const gapMs = Math.ceil(4000 / request.length);
+    const slow = rawExchange(port, request.split(""), { gapMs, until: (b) => countResponses(b) === 1, idleMs: 2000 });
+    // while it dribbles, the listener serves others
+    await sleep(500);
+    await wellFormedIsCountedExactly("/during-slowloris", 10);
+    const ex = await slow;
+    expect(countResponses(ex.received)).toBe(1);
+    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0, "slowloris connection closed");
+    expect(requests(after, "/slow") - requests(before, "/slow")).toBe(1);
+  });
+
+  test("half-closed sockets: a request followed by the client's FIN is counted once", async () => {
+    const before = await envoy.scrape();
+    for (let i = 0; i < 10; i++) {
+      // tcp_proxy passes the FIN on; the example service (an Envoy HCM) then drops the
+      // request without answering, so only sitio's count and the clean close are checked
+      const ex = await rawExchange(port, ["GET /half HTTP/1.1\r\nHost: sitio.test\r\n\r\n"], { halfClose: true, idleMs: 1000, until: (b) => countResponses(b) === 1 });
+      expect(countResponses(ex.received)).toBeLessThanOrEqual(1);
+    }
+    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 10, "half-closed connections closed");
+    expect(requests(after, "/half") - requests(before, "/half")).toBe(10);
+    expect(await ready()).toBe(200);
+    await wellFormedIsCountedExactly("/after-half-close", 25);
+  });
+
+  test("resets mid-response and before any response: each request still counted once, gauge back to 0", async () => {
+    const before = await envoy.scrape();
+    const resets = 30;
+    for (let i = 0; i < resets; i++) {
+      const sock = await openSocket(port);
+      const firstByte = new Promise<void>((ok) => sock.once("data", () => ok()));
+      sock.on("error", () => {});
+      // two requests; reset as soon as the first response byte arrives (mid-response for the pair)
+      sock.write("GET / HTTP/1.1\r\nHost: sitio.test\r\n\r\nGET /reset HTTP/1.1\r\nHost: sitio.test\r\n\r\n");
+      if (i % 2 === 0) await firstByte;
+      else await sleep(2);
+      sock.resetAndDestroy();
+    }
+    // sitio counts what reached it: both requests of every connection whose bytes were read before the reset
+    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + resets, "reset connections gone");
+    const resetCounted = requests(after, "/reset") - requests(before, "/reset");
+    const rootCounted = requests(after, "/") - requests(before, "/");
+    // the two requests travel in one write: counted together or not at all
+    expect(resetCounted).toBe(rootCounted);
+    // the ones reset after the first response byte were certainly read
+    expect(resetCounted).toBeGreaterThanOrEqual(resets / 2);
+    expect(resetCounted).toBeLessThanOrEqual(resets);
+    expect(await ready()).toBe(200);
+    await wellFormedIsCountedExactly("/after-resets", 25);
+  });
+
+  test("500 connections opened and dropped (FIN or RST, no bytes): Envoy stays ready, counts stay exact", async () => {
+    const before = await envoy.scrape();
+    const n = 500;
+    for (let batch = 0; batch < n / 50; batch++) {
+      const socks = await Promise.all(Array.from({ length: 50 }, () => openSocket(port)));
+      socks.forEach((s, i) => {
+        s.on("error", () => {});
+        if (i % 2 === 0) s.resetAndDestroy();
+        else s.end();
+      });
+    }
+    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + n, "dropped connections gone", 20_000);
+    expect(tcp(after, "rx_bytes_total")).toBe(tcp(before, "rx_bytes_total"));
+    expect(await ready()).toBe(200);
+    await wellFormedIsCountedExactly("/after-drops", 25);
+  });
+});
