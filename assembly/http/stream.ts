@@ -47,7 +47,10 @@ export class HttpStream extends Context {
 
   /**
    * proxy_on_response_headers: upstream and Envoy's own (local) responses both pass here.
-   * A 404 is answered again with the custom page.
+   * A 404 is answered again with the custom page: a local response sent while response
+   * headers are being encoded goes straight to the codec in Envoy 1.40 (sendDirectLocalReply),
+   * with its own Content-Length and no body for HEAD. Rewriting the body instead would miss
+   * 404s that end at the headers (the router's own 404 has no body callback).
    */
   onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     this.status = headerValue(HeaderMapType.ResponseHeaders, ":status");
