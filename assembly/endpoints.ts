@@ -159,19 +159,21 @@ export class EndpointLabels {
     if (!this.numbers && !this.uuids) return path;
     let n = path.length;
     if (n == 0 || path.charCodeAt(0) != 47 /* / */) return path;
-    let out: string | null = null; // built only once a segment is replaced
+    let out = ""; // built only once a segment is replaced
     let copied = 0;
     let start = 1;
     while (start <= n) {
       let end = path.indexOf("/", start);
       if (end < 0) end = n;
       if ((this.numbers && isNumberSegment(path, start, end)) || (this.uuids && isUuidSegment(path, start, end))) {
-        out = (out === null ? "" : out!) + path.substring(copied, start) + this.placeholder;
+        out += path.substring(copied, start);
+        out += this.placeholder;
         copied = end;
       }
       start = end + 1;
     }
-    if (out === null) return path;
-    return out! + path.substring(copied);
+    if (copied == 0) return path;
+    out += path.substring(copied);
+    return out;
   }
 }

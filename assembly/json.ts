@@ -298,9 +298,11 @@ class JsonParser {
         out += this.decodeRun(run, this.pos);
         let unit = this.escape();
         if (unit < 0) return null;
-        out += unit > 0xffff
-          ? String.fromCharCode(0xd800 + ((unit - 0x10000) >> 10), 0xdc00 + ((unit - 0x10000) & 0x3ff))
-          : String.fromCharCode(unit);
+        if (unit > 0xffff) {
+          out += String.fromCharCode(0xd800 + ((unit - 0x10000) >> 10), 0xdc00 + ((unit - 0x10000) & 0x3ff));
+        } else {
+          out += String.fromCharCode(unit);
+        }
         run = this.pos;
         continue;
       }
