@@ -4,7 +4,7 @@
 
 import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config";
-import { OTHER, endpointOf, methodLabel } from "../endpoints";
+import { EndpointLabels, OTHER, methodLabel } from "../endpoints";
 import { label, HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION_MS, HTTP_REQUESTS_TOTAL } from "../metrics";
 
 /** The status label when the stream ended without response headers (e.g. the client reset it first). */
@@ -23,22 +23,21 @@ export function statusLabel(status: string): string {
 export class HttpMetrics {
   readonly pluginLabel: string;
   readonly custom404: u32;
-  private config: Config;
-  private admitted: Map<string, bool> = new Map();
+  private endpoints: EndpointLabels;
   /** "method endpoint status" → requests counter id. */
   private requests: Map<string, u32> = new Map();
   /** "method endpoint" → duration histogram id. */
   private durations: Map<string, u32> = new Map();
 
   constructor(plugin: string, config: Config) {
-    this.config = config;
+    this.endpoints = new EndpointLabels(config);
     this.pluginLabel = label("plugin", plugin);
     this.custom404 = HTTP_CUSTOM_404_TOTAL.series(this.pluginLabel);
   }
 
   /** A new configuration for the same plugin (series already defined stay as they are). */
   reconfigure(config: Config): void {
-    this.config = config;
+    this.endpoints.reconfigure(config);
   }
 
   /**
@@ -47,7 +46,8 @@ export class HttpMetrics {
    */
   report(method: string, path: string, status: string, durationNs: u64): void {
     let m = methodLabel(method);
-    let endpoint = this.endpointLabel(path);
+    // No :path at all: Envoy refused the request before it was parsed.
+    let endpoint = path.length == 0 ? OTHER : this.endpoints.label(path, false);
     let s = statusLabel(status);
     let key = m + " " + endpoint;
     let duration: u32;
@@ -67,14 +67,5 @@ export class HttpMetrics {
     }
     incrementMetric(requests, 1);
     recordMetric(duration, durationNs / 1000000);
-  }
-
-  /** The endpoint label: normalised, and `other` once the cap of distinct endpoints is reached. */
-  private endpointLabel(path: string): string {
-    let endpoint = path.length == 0 ? OTHER : endpointOf(path);
-    if (this.admitted.has(endpoint)) return endpoint;
-    if (this.admitted.size >= this.config.maxEndpoints) return OTHER;
-    this.admitted.set(endpoint, true);
-    return endpoint;
   }
 }
