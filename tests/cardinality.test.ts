@@ -1,10 +1,11 @@
 // The cardinality attack, in the real Envoy on the shipped envoy.yaml:
 // 100,000 distinct paths leave at most cap + 1 endpoint series (the shipped
-// cap is the default, 100, plus `other`), every request is still counted,
+// cap is 100, plus `other`; the paths are not numbers, so collapsing cannot merge them), every request is still counted,
 // and Envoy's memory stays bounded.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEnvoy, type Envoy } from "./harness/envoy.js";
+import { readFileSync } from "node:fs";
+import { SHIPPED_CONFIG, startEnvoy, type Envoy } from "./harness/envoy.js";
 import { series, value, type Sample } from "./harness/prometheus.js";
 import { openSocket } from "./harness/traffic.js";
 import { rssKiB } from "./harness/keepalive.js";
@@ -12,11 +13,12 @@ import { rssKiB } from "./harness/keepalive.js";
 const PLUGIN = "sitio_web";
 const DISTINCT = 100_000;
 const PER_CONNECTION = 500;
-/** config.ts DEFAULT_MAX_ENDPOINTS; the shipped sitio_web block sets no other. */
+/** endpoints.max_distinct of the shipped sitio_web block. */
 const CAP = 100;
 
 let envoy: Envoy;
 beforeAll(async () => {
+  expect(readFileSync(SHIPPED_CONFIG, "utf8")).toContain(`"max_distinct": ${CAP}`);
   envoy = await startEnvoy({ name: "cardinality" });
 });
 afterAll(async () => envoy?.stop());
@@ -45,7 +47,7 @@ describe("cardinality attack", () => {
         while (next < DISTINCT) {
           const first = next;
           next += PER_CONNECTION;
-          const paths = Array.from({ length: Math.min(PER_CONNECTION, DISTINCT - first) }, (_, k) => `/attack/${first + k}?q=${first + k}`);
+          const paths = Array.from({ length: Math.min(PER_CONNECTION, DISTINCT - first) }, (_, k) => `/attack/p${first + k}?q=${first + k}`);
           await pipelined(port, paths);
         }
       }),

@@ -38,12 +38,14 @@ async function getOnNewConnections(port: number, path: string, n: number): Promi
   return statuses;
 }
 
-/** Replaces the sitio_web plugin block's `root_id: sitio_network` line with itself plus `extra` lines. */
-function withPluginLines(listeners: string, extra: string[]): string {
-  return listeners.replace(/^( *)root_id: sitio_network\n/m, (m, indent: string) => m + extra.map((l) => indent + l + "\n").join(""));
-}
+/** The sitio_web plugin's JSON settings line in the shipped envoy.yaml. */
+const SHIPPED_SETTINGS = /"endpoints": \{ "max_distinct": 100, "collapse": \["numbers", "uuids"\] \}/;
 
-const pluginConfiguration = (json: string) => [`configuration:`, `  "@type": type.googleapis.com/google.protobuf.StringValue`, `  value: '${json}'`];
+/** The listeners with sitio_web's settings line replaced by `settings`. */
+function withSettings(listeners: string, settings: string): string {
+  if (!SHIPPED_SETTINGS.test(listeners)) throw new Error("the sitio_web settings line of envoy.yaml changed; update SHIPPED_SETTINGS");
+  return listeners.replace(SHIPPED_SETTINGS, settings);
+}
 
 describe("reloads through LDS: counters continue, invalid configurations are refused", () => {
   let lds: LdsEnvoy;
@@ -68,7 +70,7 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
     let s = await envoy.waitForStats((x) => requests(x, "/") === 5 && tcp(x, "active_connections") === 0, "5 requests before any reload");
 
     // 1. new plugin configuration, same VM
-    await reloadAndWait((l) => withPluginLines(l, pluginConfiguration("  ")), "success");
+    await reloadAndWait((l) => withSettings(l, `"endpoints": { "max_distinct": 50, "collapse": ["numbers"] }`), "success");
     await getOnNewConnections(port, "/", 5);
     s = await envoy.waitForStats((x) => requests(x, "/") >= 10 && tcp(x, "active_connections") === 0, "10 requests after the plugin reload");
     expect(requests(s, "/")).toBe(10);
@@ -77,7 +79,7 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
     // 2. new vm_config: a different vm_id means a new VM (Envoy logs "Base Wasm created" for each)
     const baseVms = () => (readFileSync(envoy.logFile, "utf8").match(/Base Wasm created/g) ?? []).length;
     const vmsBefore = baseVms();
-    await reloadAndWait((l) => l.replace("vm_id: sitio\n", "vm_id: sitio_reloaded\n"), "success");
+    await reloadAndWait((l) => l.replace("vm_id: sitio\n", "vm_id: sitio_reloaded\n"), "success"); // the first: sitio_web's
     await getOnNewConnections(port, "/", 5);
     s = await envoy.waitForStats((x) => requests(x, "/") >= 15 && tcp(x, "active_connections") === 0, "15 requests after the VM reload");
     expect(requests(s, "/")).toBe(15);
@@ -88,7 +90,7 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
   test("an invalid plugin configuration on reload is refused with a clear message; the previous configuration keeps serving", async () => {
     const envoy = lds.envoy;
     const before = await envoy.scrape();
-    await reloadAndWait((l) => withPluginLines(l, pluginConfiguration('{"protocol":"no-such-protocol"}')), "rejected");
+    await reloadAndWait((l) => withSettings(l, `"endpoints": { "max_distinct": "ten" }`), "rejected");
     await envoy.waitForStats(() => /sitio: plugin sitio_web: invalid configuration: /.test(readFileSync(envoy.logFile, "utf8")), "the refusal in Envoy's log");
     const line = readFileSync(envoy.logFile, "utf8").split("\n").find((l) => l.includes("sitio: plugin sitio_web: invalid configuration: "));
     console.log(`refused: ${line?.replace(/^.*?(sitio: plugin)/, "$1")}`);
@@ -102,6 +104,9 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
 describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
   beforeAll(() => {
     execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/crash_on_size.ts", "--config", "tests/wasm/asconfig.json", "-b", CRASH_WASM], { cwd: ROOT, stdio: "pipe" });
+    // the test module is sitio with the same surface, nothing more
+    const exportsOf = (file: string) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(file))).map((e) => e.name).sort();
+    expect(exportsOf(CRASH_WASM)).toEqual(exportsOf(join(ROOT, "build/sitio.wasm")));
   });
 
   /** The shipped config with the test module (and, optionally, another failure policy). */
