@@ -27,7 +27,7 @@ describe("fuzz: random and mutated inputs", () => {
     expect(report.traps).toBe(0);
     expect(report.cases).toBe(cases);
     // every generator ran
-    expect(Object.keys(report.kinds).length).toBeGreaterThanOrEqual(14);
+    expect(Object.keys(report.kinds).length).toBeGreaterThanOrEqual(15);
   });
 });
 

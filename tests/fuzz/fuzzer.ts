@@ -12,6 +12,7 @@ import { ProxyWasmHost, ROOT, WasmTrap, type Connection } from "../host/proxy_wa
 import { Rng } from "./rng.js";
 import { bogusChunked, huge, manyPipelined, maxRequests, mutated, noise, pipeline, splitReads, type ConnectionInput } from "./http1_inputs.js";
 import { configInput } from "./config_inputs.js";
+import { httpExchange, type HttpExchangeInput } from "./http_inputs.js";
 
 export const DEBUG_WASM = join(ROOT, "build/sitio.debug.wasm");
 export const RELEASE_WASM = join(ROOT, "build/sitio.wasm");
@@ -19,6 +20,8 @@ export const RELEASE_WASM = join(ROOT, "build/sitio.wasm");
 const REQS = "sitio_tcp_requests_total";
 const PLUGIN = "fuzz";
 const CONFIG_PLUGIN = "fuzz_config";
+const HTTP_PLUGIN = "fuzz_http";
+const HTTP_REQS = "sitio_http_requests_total";
 /** The default endpoint cap (config.ts DEFAULT_MAX_ENDPOINTS). */
 const CAP = 100;
 
@@ -54,19 +57,28 @@ export interface FuzzReport {
 class Target {
   readonly host: ProxyWasmHost;
   readonly root: number;
-  /** Running totals per stat name without labels, for plugin `fuzz`. */
+  /** An L7 root with the custom 404 page on. */
+  readonly httpRoot: number;
+  /** Running totals per stat name without labels, for plugins `fuzz` and `fuzz_http`. */
   readonly totals = new Map<string, number>();
   readonly endpoints = new Set<string>();
+  readonly httpEndpoints = new Set<string>();
 
   constructor(wasm: string) {
     this.host = new ProxyWasmHost({ wasm, logLevel: 4 });
     this.host.onIncrement = (m, delta) => {
-      if (!m.name.endsWith(`;plugin=${PLUGIN}`)) return;
       const family = m.name.slice(0, m.name.indexOf(";"));
+      if (m.name.endsWith(`;plugin=${HTTP_PLUGIN}`)) {
+        this.totals.set(family, (this.totals.get(family) ?? 0) + delta);
+        if (family === HTTP_REQS) this.httpEndpoints.add(/;endpoint=([^;]*)/.exec(m.name)![1]);
+        return;
+      }
+      if (!m.name.endsWith(`;plugin=${PLUGIN}`)) return;
       this.totals.set(family, (this.totals.get(family) ?? 0) + delta);
       if (family === REQS) this.endpoints.add(/;endpoint=([^;]*)/.exec(m.name)![1]);
     };
     this.root = this.host.createRoot("sitio_network", PLUGIN, "");
+    this.httpRoot = this.host.createRoot("sitio_http", HTTP_PLUGIN, '{"custom_404":{"enabled":true,"body":"<h1>gone</h1>"}}');
   }
 
   total(family: string): number {
@@ -126,9 +138,24 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
   host.deleteContext(id);
 }
 
+function httpCase(t: Target, input: HttpExchangeInput, check: (ok: boolean, what: string) => void): void {
+  const before = { reqs: t.total(HTTP_REQS), custom: t.total("sitio_http_custom_404_total") };
+  const x = t.host.http(t.httpRoot);
+  if (input.request) x.requestHeaders(input.request);
+  let replaced = false;
+  if (input.request && input.response) replaced = x.responseHeaders(input.response).local !== null;
+  x.end();
+  check(t.total(HTTP_REQS) - before.reqs === 1, `L7: counted ${t.total(HTTP_REQS) - before.reqs} requests for one exchange`);
+  const is404 = input.request !== null && input.response?.[":status"] === "404";
+  check(replaced === is404, `L7: custom 404 ${replaced ? "sent" : "not sent"} for status ${JSON.stringify(input.response?.[":status"])}`);
+  check(t.total("sitio_http_custom_404_total") - before.custom === (is404 ? 1 : 0), "L7: custom 404 counter");
+  check(t.httpEndpoints.size <= CAP + 1, `L7: ${t.httpEndpoints.size} endpoint labels (cap ${CAP} + other)`);
+}
+
 /** Picks the case kind: mostly well-formed and mutated HTTP, some noise, a few huge inputs and configurations. */
-function pickCase(r: Rng): ConnectionInput | { kind: string; config: Buffer } {
+function pickCase(r: Rng): ConnectionInput | HttpExchangeInput | { kind: string; config: Buffer } {
   const k = r.int(1000);
+  if (k < 80) return httpExchange(r);
   if (k < 300) return pipeline(r);
   if (k < 580) return mutated(r);
   if (k < 740) return noise(r);
@@ -161,9 +188,11 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
     const caseStart = performance.now();
     try {
       if ("config" in c) configCase(t, r, c.config, check);
+      else if (c.kind === "http-exchange") httpCase(t, c as HttpExchangeInput, check);
       else {
-        connectionCase(t, r, c, check);
-        report.bytesIn += c.down.length + c.up.length;
+        const conn = c as ConnectionInput;
+        connectionCase(t, r, conn, check);
+        report.bytesIn += conn.down.length + conn.up.length;
       }
     } catch (e) {
       if (!(e instanceof WasmTrap)) throw e;
