@@ -152,6 +152,22 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
     }
   });
 
+  test("FAIL_CLOSED (not shipped): after the VM fails, new connections are refused; the counters keep their values", async () => {
+    const envoy = await startEnvoy({ name: "faults-fail-closed", configText: crashConfig("FAIL_CLOSED") });
+    try {
+      const port = envoy.port(18000);
+      expect(await getOnNewConnections(port, "/", 3)).toEqual([200, 200, 200]);
+      await envoy.waitForStats((x) => requests(x, "/") === 3 && tcp(x, "active_connections") === 0, "3 requests before the crash");
+      await crash(envoy, port);
+      const statuses = await Promise.all([1, 2, 3].map(() => getOnNewConnections(port, "/", 1).then(([st]) => st, () => 0)));
+      expect(statuses).toEqual([0, 0, 0]);
+      expect(requests(await envoy.scrape(), "/")).toBe(3);
+      expect((await fetch(`${envoy.admin}/ready`)).status).toBe(200);
+    } finally {
+      await envoy.stop();
+    }
+  });
+
   test("FAIL_RELOAD: a new VM counts on from the previous values", async () => {
     const envoy = await startEnvoy({ name: "faults-fail-reload", configText: crashConfig("FAIL_RELOAD") });
     try {
