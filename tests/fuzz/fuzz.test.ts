@@ -18,8 +18,8 @@ function setup(wasm = DEBUG_WASM) {
 
 describe("fuzz: random and mutated inputs", () => {
   test.each([
-    ["debug", DEBUG_WASM, 12_000],
-    ["release", RELEASE_WASM, 6_000],
+    ["debug", DEBUG_WASM, 8_000],
+    ["release", RELEASE_WASM, 4_000],
   ])("%s build: seeded cases, 0 traps, 0 broken invariants", (_name, wasm, cases) => {
     const report = runFuzz({ seed: 20261123, cases, wasm });
     console.log(`fuzz (${_name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${report.requestsCounted} requests, ${report.ms} ms, wasm memory ${report.memoryEnd / 1024} KiB`);
