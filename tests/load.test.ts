@@ -14,6 +14,8 @@ const CONNECTIONS = 200;
 const REQUESTS = FULL ? 100_000 : 20_000;
 const SHORT_CONNECTIONS = FULL ? 100_000 : 4_000;
 const PLUGIN = "sitio_web";
+/** Per-test time limit: the full-size run takes minutes on a busy machine. */
+const LIMIT_MS = FULL ? 1_200_000 : 120_000;
 /** The mix: "/" answers 200, the rest 404 (the example service). */
 const ENDPOINTS = ["/", "/", "/", "/api/users", "/api/orders", "/static/app.js", "/health"];
 
@@ -67,7 +69,7 @@ describe("load with exact accounting", () => {
     console.log(`load: ${REQUESTS} requests over ${CONNECTIONS} connections in ${seconds.toFixed(1)} s (${(REQUESTS / seconds).toFixed(0)}/s); counted ${counted}, lost ${Math.max(lost, 0)}, double ${Math.max(-lost, 0)}; statuses ${JSON.stringify(Object.fromEntries(statuses))}\n  ${lines.join("\n  ")}`);
     expect(counted).toBe(REQUESTS);
     expect(tcp(after, "active_connections")).toBe(0);
-  });
+  }, LIMIT_MS);
 
   test(`the wasm heap is flat across ${SHORT_CONNECTIONS} short connections after warm-up`, async () => {
     const memory = (s: Sample[]) => value(s, "sitio_wasm_memory_bytes", { plugin: PLUGIN }) ?? 0;
@@ -91,12 +93,12 @@ describe("load with exact accounting", () => {
     const rssWarm = await rssKiB(envoy.process.pid!);
     const started = Date.now();
     await shortConnections(SHORT_CONNECTIONS, warmup);
-    const end = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(warm, "connections_total") + SHORT_CONNECTIONS, "short connections closed");
+    const end = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(warm, "connections_total") + SHORT_CONNECTIONS, "short connections closed", 30_000);
     const rssEnd = await rssKiB(envoy.process.pid!);
     console.log(`short connections: ${SHORT_CONNECTIONS} in ${((Date.now() - started) / 1000).toFixed(1)} s; sitio_wasm_memory_bytes ${memory(warm)} after ${warmup} warm-up connections, ${memory(end)} after ${SHORT_CONNECTIONS} more; Envoy RSS ${rssWarm} KiB → ${rssEnd} KiB`);
     expect(memory(warm)).toBeGreaterThan(0);
     expect(memory(end)).toBe(memory(warm));
     const requests = (s: Sample[]) => series(s, "sitio_tcp_requests_total", { plugin: PLUGIN }).reduce((t, x) => t + x.value, 0);
     expect(requests(end) - requests(warm)).toBe(SHORT_CONNECTIONS);
-  });
+  }, LIMIT_MS);
 });
