@@ -207,7 +207,9 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
     const mem = t.host.memoryBytes;
     report.memoryMax = Math.max(report.memoryMax, mem);
     if (report.cases === warmup) report.memoryAfterWarmup = mem;
-    if (opts.onProgress && report.cases % (opts.progressEvery ?? 100_000) === 0) opts.onProgress(report.cases, report);
+    if (opts.onProgress && report.cases % (opts.progressEvery ?? 100_000) === 0) {
+      opts.onProgress(report.cases, { ...report, requestsCounted: report.requestsCounted + t.total(REQS) - requestsBefore, memoryEnd: t.host.memoryBytes });
+    }
   }
   report.requestsCounted += t.total(REQS) - requestsBefore;
   report.memoryEnd = t.host.memoryBytes;

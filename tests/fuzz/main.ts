@@ -19,13 +19,14 @@ const line = (r: FuzzReport, done: number) =>
   `${done} cases, ${r.traps} traps, ${r.violations} violations, ${r.requestsCounted} requests counted, ` +
   `${(r.bytesIn / 2 ** 20).toFixed(0)} MiB in, wasm memory ${r.memoryEnd / 1024} KiB (max ${r.memoryMax / 1024} KiB)`;
 
+const started = Date.now();
 const report = runFuzz({
   seed,
   cases: Number(values.cases),
   from: Number(values.from),
   wasm,
   progressEvery: 50_000,
-  onProgress: (done, r) => console.log(`  … ${line({ ...r, memoryEnd: r.memoryMax }, done)}`),
+  onProgress: (done, r) => console.log(`  … ${line(r, done)}, ${((Date.now() - started) / 1000).toFixed(0)} s`),
 });
 console.log(`fuzz seed ${seed} (${values.wasm} build): ${line(report, report.cases)}, ${(report.ms / 1000).toFixed(1)} s`);
 console.log(`  wasm memory after warm-up ${report.memoryAfterWarmup / 1024} KiB, at the end ${report.memoryEnd / 1024} KiB`);
