@@ -98,6 +98,7 @@ export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u
 /** The host is done with a context; 1 means sitio is done too. */
 export function proxy_on_done(context_id: u32): u32 {
   if (networkStreams.has(context_id)) networkStreams.get(context_id).onDone();
+  else if (networkRoots.has(context_id)) networkRoots.get(context_id).onDone();
   return 1;
 }
 
