@@ -39,6 +39,11 @@ export const TCP_REQUESTS_LAST_10S = new MetricFamily("sitio_tcp_requests_last_1
 export const TCP_RESPONSES_LAST_1S = new MetricFamily("sitio_tcp_responses_last_1s", MetricType.Gauge);
 export const TCP_RESPONSES_LAST_10S = new MetricFamily("sitio_tcp_responses_last_10s", MetricType.Gauge);
 
+// ---- HTTP (L7) filter
+export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter);
+export const HTTP_REQUEST_DURATION_MS = new MetricFamily("sitio_http_request_duration_ms", MetricType.Histogram);
+export const HTTP_CUSTOM_404_TOTAL = new MetricFamily("sitio_http_custom_404_total", MetricType.Counter);
+
 /** Label keys used in stat names; envoy.yaml has one `stats_tags` entry per key. */
 export const LABEL_KEYS: string[] = ["method", "endpoint", "status", "direction", "plugin"];
 

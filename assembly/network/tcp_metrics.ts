@@ -4,7 +4,7 @@
 
 import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config";
-import { OTHER, endpointOf, methodLabel } from "../endpoints";
+import { EndpointLabels, methodLabel } from "../endpoints";
 import {
   label,
   TCP_ACTIVE_CONNECTIONS,
@@ -45,13 +45,12 @@ export class TcpMetrics {
   private malformedUpstream: u32;
   private requestRate: RateWindow;
   private responseRate: RateWindow;
-  private config: Config;
-  private admitted: Map<string, bool> = new Map();
+  private endpoints: EndpointLabels;
   private series: Map<string, EndpointSeries> = new Map();
   private responses: Map<string, u32> = new Map();
 
   constructor(plugin: string, config: Config) {
-    this.config = config;
+    this.endpoints = new EndpointLabels(config);
     let p = label("plugin", plugin);
     this.pluginLabel = p;
     this.connections = TCP_CONNECTIONS_TOTAL.series(p);
@@ -70,12 +69,12 @@ export class TcpMetrics {
 
   /** A new configuration for the same plugin (series already defined stay as they are). */
   reconfigure(config: Config): void {
-    this.config = config;
+    this.endpoints.reconfigure(config);
   }
 
   /** Counts one request; returns its endpoint's series (for the response's duration). */
   request(method: string, target: string, targetTruncated: bool): EndpointSeries {
-    let s = this.seriesOf(methodLabel(method), this.endpointLabel(target, targetTruncated));
+    let s = this.seriesOf(methodLabel(method), this.endpoints.label(target, targetTruncated));
     this.countRequest(s);
     return s;
   }
@@ -156,14 +155,5 @@ export class TcpMetrics {
     let s = new EndpointSeries(TCP_REQUESTS_TOTAL.series(labels), TCP_REQUEST_DURATION_MS.series(labels));
     this.series.set(key, s);
     return s;
-  }
-
-  /** The endpoint label: normalised, and `other` once the cap of distinct endpoints is reached. */
-  private endpointLabel(target: string, targetTruncated: bool): string {
-    let endpoint = targetTruncated && target.indexOf("?") < 0 && target.indexOf("#") < 0 ? OTHER : endpointOf(target);
-    if (this.admitted.has(endpoint)) return endpoint;
-    if (this.admitted.size >= this.config.maxEndpoints) return OTHER;
-    this.admitted.set(endpoint, true);
-    return endpoint;
   }
 }
