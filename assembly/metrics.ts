@@ -31,7 +31,7 @@ export const TCP_REQUEST_DURATION_MS = new MetricFamily("sitio_tcp_request_durat
 export const TCP_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_responses_total", MetricType.Counter);
 export const TCP_UNMATCHED_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_unmatched_responses_total", MetricType.Counter);
 export const TCP_DUPLICATE_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_duplicate_requests_total", MetricType.Counter);
-export const TCP_UNTRACKED_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_untracked_requests_total", MetricType.Counter);
+export const TCP_UNTIMED_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_untimed_requests_total", MetricType.Counter);
 export const TCP_MALFORMED_MESSAGES_TOTAL = new MetricFamily("sitio_tcp_malformed_messages_total", MetricType.Counter);
 // Sliding windows (assembly/network/rate_window.ts): messages counted in the last 1 s / 10 s.
 export const TCP_REQUESTS_LAST_1S = new MetricFamily("sitio_tcp_requests_last_1s", MetricType.Gauge);

@@ -30,7 +30,7 @@ function counts(host: ProxyWasmHost) {
     durations: host.metrics.get(DURATION)?.samples.length ?? 0,
     unmatched: host.value(plain("unmatched_responses_total")),
     duplicates: host.value(plain("duplicate_requests_total")),
-    untracked: host.value(plain("untracked_requests_total")),
+    untimed: host.value(plain("untimed_requests_total")),
     malformedDown: host.value(malformed("downstream")),
     malformedUp: host.value(malformed("upstream")),
     unparsed: host.value(plain("unparsed_bytes_total")),
@@ -42,7 +42,7 @@ function counts(host: ProxyWasmHost) {
 // The seed's sample session (its arrows tidied: the client sends REQ, the server answers).
 const SEED_REQUESTS = ["REQ 1 Hey\n", "REQ 2 Hey there\n", "REQ 3 Hey\n", "REQ 4 Hey\n", "REQ 5 Hey\n", "REQ 6 Hey\n"];
 const SEED_REPLIES = ["ACK 1 Hello\n", "ACK 2\n", "ACK 3 What\n", "ACK 4 What do you want\n", "NAK 5 Stop it\n", "NAK 6 Stop doing that\n"];
-const SEED_COUNTS = { requests: 6, ack: 4, nak: 2, durations: 6, unmatched: 0, duplicates: 0, untracked: 0, malformedDown: 0, malformedUp: 0, unparsed: 0 };
+const SEED_COUNTS = { requests: 6, ack: 4, nak: 2, durations: 6, unmatched: 0, duplicates: 0, untimed: 0, malformedDown: 0, malformedUp: 0, unparsed: 0 };
 
 /** Splits `s` into chunks at the given offsets. */
 function splitAt(s: string, ...at: number[]): string[] {
@@ -114,7 +114,7 @@ describe("wasm host: Foo codec", () => {
     send(c0, [down], [up]);
     c0.close();
     const expected = counts(whole.host);
-    expect(expected).toMatchObject({ requests: 3, ack: 2, nak: 1, unmatched: 1, malformedDown: 2, malformedUp: 1, unparsed: "REQ x\n".length + "REQ 3 \xff\n".length });
+    expect(expected).toMatchObject({ requests: 3, ack: 3, nak: 1, durations: 3, unmatched: 1, malformedDown: 2, malformedUp: 1, unparsed: "REQ x\n".length + "REQ 3 \xff\n".length });
 
     for (const [text, other, downstream] of [[down, up, true], [up, down, false]] as const) {
       const { host, root } = setup();
@@ -220,13 +220,13 @@ describe("wasm host: Foo codec", () => {
     expect(counts(host)).toMatchObject({ requests: 6, ack: 6, durations: 6, unmatched: 0, malformedDown: 0, malformedUp: 0, unparsed: 0 });
   });
 
-  test("unmatched replies: no such request, or already answered", () => {
+  test("unmatched replies (no such request, or already answered) are responses without a duration", () => {
     const { host, root } = setup();
     const c = host.connect(root);
     c.downstream("REQ 1\n");
     c.upstream("ACK 99\nACK 1\nNAK 1\n");
     c.close();
-    expect(counts(host)).toMatchObject({ requests: 1, ack: 1, nak: 0, unmatched: 2, durations: 1 });
+    expect(counts(host)).toMatchObject({ requests: 1, ack: 2, nak: 1, unmatched: 2, durations: 1 });
   });
 
   test("a REQ reusing a waiting sequence number is a duplicate; its number is free again once answered", () => {
@@ -241,7 +241,7 @@ describe("wasm host: Foo codec", () => {
     c.downstream("REQ 7 later\n");
     c.upstream("NAK 7\n");
     c.close();
-    expect(counts(host)).toMatchObject({ requests: 3, duplicates: 1, ack: 1, nak: 1, unmatched: 1 });
+    expect(counts(host)).toMatchObject({ requests: 3, duplicates: 1, ack: 2, nak: 1, unmatched: 1 });
     expect(host.metrics.get(DURATION)!.samples).toEqual([5, 0]);
   });
 
@@ -256,16 +256,16 @@ describe("wasm host: Foo codec", () => {
     b.upstream("ACK 1\n");
     a.close();
     b.close();
-    expect(counts(host)).toMatchObject({ requests: 2, duplicates: 0, ack: 1, nak: 1, unmatched: 1 });
+    expect(counts(host)).toMatchObject({ requests: 2, duplicates: 0, ack: 2, nak: 1, unmatched: 1, durations: 2 });
   });
 
-  test("at most 1024 requests wait per connection; the rest are counted as untracked, and memory stays bounded", () => {
+  test("at most 1024 requests wait per connection; the rest are counted as untimed, and memory stays bounded", () => {
     const { host, root } = setup();
     const c = host.connect(root);
     c.downstream(Array.from({ length: 1030 }, (_, i) => `REQ ${i}\n`).join(""));
-    expect(counts(host)).toMatchObject({ requests: 1030, untracked: 6 });
+    expect(counts(host)).toMatchObject({ requests: 1030, untimed: 6 });
     c.upstream("ACK 1029\nACK 0\n"); // 1029 was never awaited
-    expect(counts(host)).toMatchObject({ ack: 1, unmatched: 1 });
+    expect(counts(host)).toMatchObject({ ack: 2, unmatched: 1, durations: 1 });
     const memory = host.memoryBytes;
     for (let round = 0; round < 20; round++) {
       c.downstream(Array.from({ length: 2000 }, (_, i) => `REQ ${round * 2000 + i + 5000} ${"z".repeat(100)}\n`).join(""));
@@ -292,7 +292,12 @@ describe("wasm host: Foo codec", () => {
     for (const ch of chunks) b.upstream(ch);
     b.close();
     expect(counts(bytewise.host)).toEqual(counts(whole.host));
-    expect(counts(whole.host).malformedDown).toBeGreaterThan(0);
+    const got = counts(whole.host);
+    expect(got.malformedDown).toBeGreaterThan(0);
+    expect(got.unmatched).toBeGreaterThan(0);
+    // Every reply is a response; those matched to a request have a duration.
+    expect(got.durations).toBe(got.ack + got.nak - got.unmatched);
+    expect(got.responsesLast10s).toBe(got.ack + got.nak);
     expect(whole.host.traps + bytewise.host.traps).toBe(0);
   });
 });

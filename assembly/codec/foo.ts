@@ -1,16 +1,18 @@
 // Foo protocol codec (seed 001): the client sends `REQ <seq> [data]` lines, the
 // server answers each with `ACK <seq>` or `NAK <seq>`, in any order, several
-// at once. Counts each REQ as a request (method "REQ", endpoint "-"), matches
-// each reply to its request by sequence number for the REQ→reply duration, and
-// counts what does not fit: replies to no waiting request, a REQ reusing a
-// waiting sequence number, malformed lines. The bytes always pass untouched.
+// at once. Counts each REQ as a request (method "REQ", endpoint "-") and each
+// ACK/NAK as a response (status "ACK"/"NAK"), like the seed's msg_req/msg_ack/
+// msg_nak; matches each reply to its request by sequence number for the
+// REQ→reply duration; and counts what does not fit: replies to no waiting
+// request, a REQ reusing a waiting sequence number, malformed lines. The bytes
+// always pass untouched.
 
 import { Codec } from "./codec";
 import { FooEvent, FooLineParser, FooType } from "./foo_line";
 import { Config } from "../config";
 import { EndpointSeries, TcpMetrics } from "../network/tcp_metrics";
 
-/** Requests awaiting a reply per connection; past this, new ones are counted as untracked. */
+/** Requests awaiting a reply per connection; past this, new ones are counted as untimed. */
 export const MAX_PENDING = 1024;
 /** Foo requests have no endpoint; this is their label. */
 const NO_ENDPOINT = "-";
@@ -55,17 +57,20 @@ export class FooCodec extends Codec {
     this.metrics.countRequest(this.series!);
     // The first REQ of a sequence number keeps its start; its reply is matched to it.
     if (this.pending.has(seq)) this.metrics.duplicateRequest();
-    else if (this.pending.size >= MAX_PENDING) this.metrics.untrackedRequest();
+    else if (this.pending.size >= MAX_PENDING) this.metrics.untimedRequest();
     else this.pending.set(seq, startNs);
   }
 
   private reply(type: FooType, seq: u64, nowNs: u64): void {
+    let status = type == FooType.Nak ? "NAK" : "ACK";
     if (!this.pending.has(seq)) {
+      // Still a reply the server sent (the seed's msg_ack/msg_nak count it); it just has no duration.
+      this.metrics.untimedResponse(status);
       this.metrics.unmatchedResponse();
       return;
     }
     let startNs = this.pending.get(seq);
     this.pending.delete(seq);
-    this.metrics.response(this.series!, type == FooType.Nak ? "NAK" : "ACK", startNs, nowNs);
+    this.metrics.response(this.series!, status, startNs, nowNs);
   }
 }

@@ -22,7 +22,7 @@ import {
   TCP_TX_BYTES_TOTAL,
   TCP_UNMATCHED_RESPONSES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
-  TCP_UNTRACKED_REQUESTS_TOTAL,
+  TCP_UNTIMED_REQUESTS_TOTAL,
 } from "../metrics";
 import { RateWindow } from "./rate_window";
 
@@ -38,9 +38,11 @@ export class TcpMetrics {
   readonly rxBytes: u32;
   readonly txBytes: u32;
   readonly unparsedBytes: u32;
-  private unmatchedResponses: u32;
+  /** Responses that answer no request sitio is waiting for. */
+  readonly unmatchedResponses: u32;
+  /** Requests past the per-connection cap of pending requests: their responses are counted, not timed. */
+  readonly untimedRequests: u32;
   private duplicateRequests: u32;
-  private untrackedRequests: u32;
   private malformedDownstream: u32;
   private malformedUpstream: u32;
   private requestRate: RateWindow;
@@ -60,7 +62,7 @@ export class TcpMetrics {
     this.unparsedBytes = TCP_UNPARSED_BYTES_TOTAL.series(p);
     this.unmatchedResponses = TCP_UNMATCHED_RESPONSES_TOTAL.series(p);
     this.duplicateRequests = TCP_DUPLICATE_REQUESTS_TOTAL.series(p);
-    this.untrackedRequests = TCP_UNTRACKED_REQUESTS_TOTAL.series(p);
+    this.untimedRequests = TCP_UNTIMED_REQUESTS_TOTAL.series(p);
     this.malformedDownstream = TCP_MALFORMED_MESSAGES_TOTAL.series(label("direction", "downstream") + p);
     this.malformedUpstream = TCP_MALFORMED_MESSAGES_TOTAL.series(label("direction", "upstream") + p);
     this.requestRate = new RateWindow(TCP_REQUESTS_LAST_1S.series(p), TCP_REQUESTS_LAST_10S.series(p));
@@ -99,6 +101,12 @@ export class TcpMetrics {
    * and records its request's duration, first request byte to last response byte.
    */
   response(s: EndpointSeries, status: string, startNs: u64, endNs: u64): void {
+    this.untimedResponse(status);
+    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
+  }
+
+  /** Counts one response whose request was not remembered (no duration). */
+  untimedResponse(status: string): void {
     let id: u32;
     if (this.responses.has(status)) {
       id = this.responses.get(status);
@@ -107,7 +115,6 @@ export class TcpMetrics {
       this.responses.set(status, id);
     }
     incrementMetric(id, 1);
-    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
     this.responseRate.add();
   }
 
@@ -122,8 +129,8 @@ export class TcpMetrics {
   }
 
   /** Counts a request not awaited (no duration) because its connection has too many waiting. */
-  untrackedRequest(): void {
-    incrementMetric(this.untrackedRequests, 1);
+  untimedRequest(): void {
+    incrementMetric(this.untimedRequests, 1);
   }
 
   /** Counts a message that does not follow the protocol; `downstream`: sent by the client. */
