@@ -1,4 +1,5 @@
-// A Foo protocol client for tests: exact bytes out (any split), reply lines in.
+// A Foo protocol client (seed 001) for tests and `npm run traffic`: exact bytes
+// out (any split, any number of REQs per write), reply lines in.
 
 import type { Socket } from "node:net";
 import { sleep } from "./envoy.js";
@@ -10,10 +11,16 @@ export interface FooReply {
 }
 
 export class FooClient {
+  /** Every byte received, and the reply lines complete so far. */
   private received = "";
+  private lines: FooReply[] = [];
+  private closed = false;
+  /** The first line that is not a reply (waitForReplies reports it). */
+  private badLine: string | undefined;
 
   private constructor(private sock: Socket) {
-    sock.on("data", (d: Buffer) => (this.received += d.toString("utf8")));
+    sock.on("data", (d: Buffer) => this.onData(d));
+    sock.on("close", () => (this.closed = true));
     sock.on("error", () => {});
   }
 
@@ -29,23 +36,40 @@ export class FooClient {
     }
   }
 
+  /** Sends one REQ and returns its reply's type, once it arrives (one request at a time). */
+  async request(seq: number, data = "Hey"): Promise<string> {
+    const before = this.replies().length;
+    this.sock.write(`REQ ${seq} ${data}\n`);
+    const reply = (await this.waitForReplies(before + 1))[before];
+    if (reply.seq !== seq) throw new Error(`REQ ${seq} answered by ${reply.type} ${reply.seq}`);
+    return reply.type;
+  }
+
   /** Every complete reply line so far, in arrival order. */
   replies(): FooReply[] {
-    return this.received
-      .split("\n")
-      .slice(0, -1)
-      .map((line) => {
-        const [type, seq] = line.split(" ");
-        if (type !== "ACK" && type !== "NAK") throw new Error(`unexpected reply line: ${JSON.stringify(line)}`);
-        return { type, seq: Number(seq) };
-      });
+    return this.lines;
+  }
+
+  private onData(d: Buffer): void {
+    const start = this.received.length;
+    this.received += d.toString("utf8");
+    const end = this.received.lastIndexOf("\n");
+    if (end < start) return;
+    const from = start === 0 ? 0 : this.received.lastIndexOf("\n", start - 1) + 1;
+    for (const line of this.received.slice(from, end).split("\n")) {
+      const [type, seq] = line.split(" ");
+      if (type === "ACK" || type === "NAK") this.lines.push({ type, seq: Number(seq) });
+      else this.badLine ??= line;
+    }
   }
 
   /** Waits until `n` reply lines have arrived in total; returns them. */
   async waitForReplies(n: number, timeoutMs = 5000): Promise<FooReply[]> {
     const deadline = Date.now() + timeoutMs;
-    while (this.replies().length < n) {
-      if (Date.now() > deadline) throw new Error(`waited for ${n} Foo replies, got ${this.replies().length}: ${JSON.stringify(this.received)}`);
+    while (this.replies().length < n || this.badLine !== undefined) {
+      if (this.badLine !== undefined) throw new Error(`not a Foo reply: ${JSON.stringify(this.badLine)}`);
+      const why = this.closed ? "the connection closed" : Date.now() > deadline ? `${timeoutMs} ms passed` : "";
+      if (why) throw new Error(`waited for ${n} Foo replies, got ${this.replies().length} before ${why}: ${JSON.stringify(this.received)}`);
       await sleep(5);
     }
     return this.replies();
