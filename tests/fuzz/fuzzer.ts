@@ -13,6 +13,7 @@ import { Rng } from "./rng.js";
 import { bogusChunked, huge, manyPipelined, maxRequests, mutated, noise, pipeline, splitReads, type ConnectionInput } from "./http1_inputs.js";
 import { configInput } from "./config_inputs.js";
 import { httpExchange, type HttpExchangeInput } from "./http_inputs.js";
+import { fooStream, maxLines } from "./foo_inputs.js";
 
 export const DEBUG_WASM = join(ROOT, "build/sitio.debug.wasm");
 export const RELEASE_WASM = join(ROOT, "build/sitio.wasm");
@@ -21,6 +22,7 @@ const REQS = "sitio_tcp_requests_total";
 const PLUGIN = "fuzz";
 const CONFIG_PLUGIN = "fuzz_config";
 const HTTP_PLUGIN = "fuzz_http";
+const FOO_PLUGIN = "fuzz_foo";
 const HTTP_REQS = "sitio_http_requests_total";
 /** The default endpoint cap (config.ts DEFAULT_MAX_ENDPOINTS). */
 const CAP = 100;
@@ -59,30 +61,38 @@ class Target {
   readonly root: number;
   /** An L7 root with the custom 404 page on. */
   readonly httpRoot: number;
-  /** Running totals per stat name without labels, for plugins `fuzz` and `fuzz_http`. */
+  /** A network root with the Foo codec. */
+  readonly fooRoot: number;
+  /** Running totals per "plugin family" (stat name without labels). */
   readonly totals = new Map<string, number>();
-  readonly endpoints = new Set<string>();
-  readonly httpEndpoints = new Set<string>();
+  /** Endpoint labels seen per plugin. */
+  readonly endpoints = new Map<string, Set<string>>();
 
   constructor(wasm: string) {
     this.host = new ProxyWasmHost({ wasm, logLevel: 4 });
     this.host.onIncrement = (m, delta) => {
+      const plugin = /;plugin=([^;]*)$/.exec(m.name)?.[1] ?? "";
       const family = m.name.slice(0, m.name.indexOf(";"));
-      if (m.name.endsWith(`;plugin=${HTTP_PLUGIN}`)) {
-        this.totals.set(family, (this.totals.get(family) ?? 0) + delta);
-        if (family === HTTP_REQS) this.httpEndpoints.add(/;endpoint=([^;]*)/.exec(m.name)![1]);
-        return;
+      const key = `${plugin} ${family}`;
+      this.totals.set(key, (this.totals.get(key) ?? 0) + delta);
+      const endpoint = /;endpoint=([^;]*)/.exec(m.name);
+      if (endpoint) {
+        let set = this.endpoints.get(plugin);
+        if (!set) this.endpoints.set(plugin, (set = new Set()));
+        set.add(endpoint[1]);
       }
-      if (!m.name.endsWith(`;plugin=${PLUGIN}`)) return;
-      this.totals.set(family, (this.totals.get(family) ?? 0) + delta);
-      if (family === REQS) this.endpoints.add(/;endpoint=([^;]*)/.exec(m.name)![1]);
     };
     this.root = this.host.createRoot("sitio_network", PLUGIN, "");
     this.httpRoot = this.host.createRoot("sitio_http", HTTP_PLUGIN, '{"custom_404":{"enabled":true,"body":"<h1>gone</h1>"}}');
+    this.fooRoot = this.host.createRoot("sitio_network", FOO_PLUGIN, '{"protocol":"foo"}');
   }
 
-  total(family: string): number {
-    return this.totals.get(family) ?? 0;
+  total(family: string, plugin = PLUGIN): number {
+    return this.totals.get(`${plugin} ${family}`) ?? 0;
+  }
+
+  endpointCount(plugin: string): number {
+    return this.endpoints.get(plugin)?.size ?? 0;
   }
 }
 
@@ -116,7 +126,7 @@ function connectionCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: b
   check(t.total("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "rx bytes differ from bytes sent");
   check(t.total("sitio_tcp_unparsed_bytes_total") - before.unparsed <= input.down.length, "more unparsed bytes than bytes sent");
   check(t.total("sitio_tcp_active_connections") === 0, "active connections not back to 0");
-  check(t.endpoints.size <= CAP + 1, `${t.endpoints.size} endpoint labels (cap ${CAP} + other)`);
+  check(t.endpointCount(PLUGIN) <= CAP + 1, `${t.endpointCount(PLUGIN)} endpoint labels (cap ${CAP} + other)`);
 }
 
 function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what: string) => void): void {
@@ -138,24 +148,43 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
   host.deleteContext(id);
 }
 
+function fooCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
+  const f = (family: string) => t.total(family, FOO_PLUGIN);
+  const before = { reqs: f(REQS), resp: f("sitio_tcp_responses_total"), unmatched: f("sitio_tcp_unmatched_responses_total"), rx: f("sitio_tcp_rx_bytes_total") };
+  const conn = t.host.connect(t.fooRoot);
+  interleave(r, conn, input, check);
+  conn.close();
+  const reqs = f(REQS) - before.reqs;
+  const resp = f("sitio_tcp_responses_total") - before.resp;
+  check(reqs <= maxLines(input.down), `Foo: counted ${reqs} REQs, the bytes hold at most ${maxLines(input.down)} lines`);
+  if (input.exactRequests !== undefined) check(reqs === input.exactRequests, `Foo: counted ${reqs} REQs, sent ${input.exactRequests}`);
+  check(resp <= maxLines(input.up), `Foo: counted ${resp} replies, the bytes hold at most ${maxLines(input.up)} lines`);
+  check(f("sitio_tcp_unmatched_responses_total") - before.unmatched <= resp, "Foo: more unmatched replies than replies");
+  check(f("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "Foo: rx bytes differ from bytes sent");
+  check(f("sitio_tcp_active_connections") === 0, "Foo: active connections not back to 0");
+  check(t.endpointCount(FOO_PLUGIN) <= 1, "Foo: an endpoint label other than '-'");
+}
+
 function httpCase(t: Target, input: HttpExchangeInput, check: (ok: boolean, what: string) => void): void {
-  const before = { reqs: t.total(HTTP_REQS), custom: t.total("sitio_http_custom_404_total") };
+  const before = { reqs: t.total(HTTP_REQS, HTTP_PLUGIN), custom: t.total("sitio_http_custom_404_total", HTTP_PLUGIN) };
   const x = t.host.http(t.httpRoot);
   if (input.request) x.requestHeaders(input.request);
   let replaced = false;
   if (input.request && input.response) replaced = x.responseHeaders(input.response).local !== null;
   x.end();
-  check(t.total(HTTP_REQS) - before.reqs === 1, `L7: counted ${t.total(HTTP_REQS) - before.reqs} requests for one exchange`);
+  const counted = t.total(HTTP_REQS, HTTP_PLUGIN) - before.reqs;
+  check(counted === 1, `L7: counted ${counted} requests for one exchange`);
   const is404 = input.request !== null && input.response?.[":status"] === "404";
   check(replaced === is404, `L7: custom 404 ${replaced ? "sent" : "not sent"} for status ${JSON.stringify(input.response?.[":status"])}`);
-  check(t.total("sitio_http_custom_404_total") - before.custom === (is404 ? 1 : 0), "L7: custom 404 counter");
-  check(t.httpEndpoints.size <= CAP + 1, `L7: ${t.httpEndpoints.size} endpoint labels (cap ${CAP} + other)`);
+  check(t.total("sitio_http_custom_404_total", HTTP_PLUGIN) - before.custom === (is404 ? 1 : 0), "L7: custom 404 counter");
+  check(t.endpointCount(HTTP_PLUGIN) <= CAP + 1, `L7: ${t.endpointCount(HTTP_PLUGIN)} endpoint labels (cap ${CAP} + other)`);
 }
 
 /** Picks the case kind: mostly well-formed and mutated HTTP, some noise, a few huge inputs and configurations. */
 function pickCase(r: Rng): ConnectionInput | HttpExchangeInput | { kind: string; config: Buffer } {
   const k = r.int(1000);
   if (k < 80) return httpExchange(r);
+  if (k < 160) return fooStream(r);
   if (k < 300) return pipeline(r);
   if (k < 580) return mutated(r);
   if (k < 740) return noise(r);
@@ -189,6 +218,7 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
     try {
       if ("config" in c) configCase(t, r, c.config, check);
       else if (c.kind === "http-exchange") httpCase(t, c as HttpExchangeInput, check);
+      else if (c.kind.startsWith("foo-")) fooCase(t, r, c as ConnectionInput, check);
       else {
         const conn = c as ConnectionInput;
         connectionCase(t, r, conn, check);
