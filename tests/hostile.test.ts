@@ -9,15 +9,22 @@ import { value, type Sample } from "./harness/prometheus.js";
 import { countResponses, openSocket, rawExchange } from "./harness/traffic.js";
 import { KeepAliveConnection } from "./harness/keepalive.js";
 import { Rng } from "./fuzz/rng.js";
+import { FooClient } from "./harness/foo_client.js";
+import { startFooServer, type FooServer } from "../scripts/foo_server.js";
 
 const PLUGIN = "sitio_web";
 let envoy: Envoy;
 let port: number;
+let fooServer: FooServer;
 beforeAll(async () => {
   envoy = await startEnvoy({ name: "hostile" });
   port = envoy.port(18000);
+  fooServer = await startFooServer({ port: envoy.port(8098) });
 });
-afterAll(async () => envoy?.stop());
+afterAll(async () => {
+  await envoy?.stop();
+  await fooServer?.close();
+});
 
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
 const requests = (s: Sample[], endpoint: string, method = "GET") => value(s, "sitio_tcp_requests_total", { method, endpoint, plugin: PLUGIN }) ?? 0;
@@ -127,5 +134,41 @@ describe("hostile clients", () => {
     expect(tcp(after, "rx_bytes_total")).toBe(tcp(before, "rx_bytes_total"));
     expect(await ready()).toBe(200);
     await wellFormedIsCountedExactly("/after-drops", 25);
+  });
+});
+
+describe("hostile clients on the Foo listener", () => {
+  const FOO = "sitio_foo";
+  const foo = (s: Sample[], name: string, labels: Record<string, string> = {}) => value(s, name, { plugin: FOO, ...labels }) ?? 0;
+  const reqs = (s: Sample[]) => foo(s, "sitio_tcp_requests_total", { method: "REQ", endpoint: "-" });
+
+  test("garbage, a 70 KB line, NUL and non-UTF-8 lines, a dribbled REQ and resets: Envoy stays ready, later REQs are counted exactly", async () => {
+    const fooPort = envoy.port(18001);
+    const before = await envoy.scrape();
+    const r = new Rng(7);
+    // garbage without any line end: can hold no message
+    for (let i = 0; i < 10; i++) await rawExchange(fooPort, [Buffer.from(r.bytes(r.range(1, 2000)).toString("latin1").replaceAll("\n", "_"), "latin1")], { idleMs: 30 });
+    // hostile lines, each its own malformed message (no REQ among them is well-formed)
+    await rawExchange(fooPort, [`REQ 1 ${"x".repeat(70_000)}\n`, "REQ \0\n", Buffer.from([0x52, 0x45, 0x51, 0x20, 0xff, 0xfe, 0x0a]), "REQ 123456789012345678901234\n", "req 5\n"], { idleMs: 50 });
+    // resets right after a REQ (the server's reply may or may not get through)
+    for (let i = 0; i < 10; i++) {
+      const sock = await openSocket(fooPort);
+      sock.on("error", () => {});
+      sock.write(`REQ ${1000 + i} reset\n`);
+      await sleep(i % 2 === 0 ? 0 : 5);
+      sock.resetAndDestroy();
+    }
+    const mid = await envoy.waitForStats((s) => foo(s, "sitio_tcp_active_connections") === 0 && foo(s, "sitio_tcp_connections_total") === foo(before, "sitio_tcp_connections_total") + 21, "hostile Foo connections closed");
+    expect(reqs(mid) - reqs(before)).toBeLessThanOrEqual(10);
+    expect(await ready()).toBe(200);
+    // a REQ dribbled a byte at a time over ~2 s, then 20 ordinary ones: all 21 counted, all answered
+    const client = await FooClient.connect(fooPort);
+    await client.write("REQ 1 slow\n".split(""), 200);
+    await client.waitForReplies(1);
+    for (let i = 2; i <= 21; i++) expect(["ACK", "NAK"]).toContain(await client.request(i));
+    const after = await envoy.waitForStats((s) => reqs(s) - reqs(mid) >= 21, "21 REQs after the attack");
+    expect(reqs(after) - reqs(mid)).toBe(21);
+    const replies = (s: Sample[]) => foo(s, "sitio_tcp_responses_total", { status: "ACK" }) + foo(s, "sitio_tcp_responses_total", { status: "NAK" });
+    expect(replies(after) - replies(mid)).toBe(21);
   });
 });
