@@ -29,6 +29,9 @@ export const TCP_UNPARSED_BYTES_TOTAL = new MetricFamily("sitio_tcp_unparsed_byt
 export const TCP_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_requests_total", MetricType.Counter);
 export const TCP_REQUEST_DURATION_MS = new MetricFamily("sitio_tcp_request_duration_ms", MetricType.Histogram);
 export const TCP_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_responses_total", MetricType.Counter);
+export const TCP_UNMATCHED_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_unmatched_responses_total", MetricType.Counter);
+export const TCP_UNTIMED_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_untimed_requests_total", MetricType.Counter);
+export const TCP_CUSTOM_404_TOTAL = new MetricFamily("sitio_tcp_custom_404_total", MetricType.Counter);
 
 /** Label keys used in stat names; envoy.yaml has one `stats_tags` entry per key. */
 export const LABEL_KEYS: string[] = ["method", "endpoint", "status", "plugin"];

@@ -40,7 +40,9 @@ export class NetworkStream {
   }
 
   /** proxy_on_downstream_connection_close. */
-  onDownstreamConnectionClose(peer: u32): void {}
+  onDownstreamConnectionClose(peer: u32): void {
+    this.codec.onDownstreamClose(nowNs());
+  }
 
   /** proxy_on_upstream_data: upstream bytes on their way to the client. */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
@@ -54,8 +56,10 @@ export class NetworkStream {
     return FilterStatus.Continue;
   }
 
-  /** proxy_on_upstream_connection_close. */
-  onUpstreamConnectionClose(peer: u32): void {}
+  /** proxy_on_upstream_connection_close (Envoy calls it when the upstream ends its stream). */
+  onUpstreamConnectionClose(peer: u32): void {
+    this.codec.onUpstreamClose(nowNs());
+  }
 
   /** proxy_on_done / proxy_on_delete: the connection is over (runs its effect once). */
   onDone(): void {

@@ -15,6 +15,9 @@ import {
   TCP_RX_BYTES_TOTAL,
   TCP_TX_BYTES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
+  TCP_UNMATCHED_RESPONSES_TOTAL,
+  TCP_UNTIMED_REQUESTS_TOTAL,
+  TCP_CUSTOM_404_TOTAL,
 } from "../metrics";
 
 /** The series of one (method, endpoint) pair. */
@@ -29,6 +32,12 @@ export class TcpMetrics {
   readonly rxBytes: u32;
   readonly txBytes: u32;
   readonly unparsedBytes: u32;
+  /** Responses that answer no request sitio saw (the connection's upstream side is then passed through unread). */
+  readonly unmatchedResponses: u32;
+  /** Requests past the per-connection cap of pending requests: their responses are counted, not timed. */
+  readonly untimedRequests: u32;
+  /** Upstream 404 responses rewritten to the configured page. */
+  readonly custom404: u32;
   private config: Config;
   private admitted: Map<string, bool> = new Map();
   private series: Map<string, EndpointSeries> = new Map();
@@ -43,6 +52,9 @@ export class TcpMetrics {
     this.rxBytes = TCP_RX_BYTES_TOTAL.series(p);
     this.txBytes = TCP_TX_BYTES_TOTAL.series(p);
     this.unparsedBytes = TCP_UNPARSED_BYTES_TOTAL.series(p);
+    this.unmatchedResponses = TCP_UNMATCHED_RESPONSES_TOTAL.series(p);
+    this.untimedRequests = TCP_UNTIMED_REQUESTS_TOTAL.series(p);
+    this.custom404 = TCP_CUSTOM_404_TOTAL.series(p);
   }
 
   /** A new configuration for the same plugin (series already defined stay as they are). */
@@ -72,6 +84,12 @@ export class TcpMetrics {
    * and records its request's duration, first request byte to last response byte.
    */
   response(s: EndpointSeries, status: string, startNs: u64, endNs: u64): void {
+    this.untimedResponse(status);
+    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
+  }
+
+  /** Counts one response whose request was not remembered (no duration). */
+  untimedResponse(status: string): void {
     let id: u32;
     if (this.responses.has(status)) {
       id = this.responses.get(status);
@@ -80,7 +98,6 @@ export class TcpMetrics {
       this.responses.set(status, id);
     }
     incrementMetric(id, 1);
-    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
   }
 
   /** Counts bytes that were passed through without being decoded. */
