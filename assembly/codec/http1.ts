@@ -109,10 +109,10 @@ export class Http1Codec extends Codec {
       }
     }
     this.endOfRead(len);
-    let out = this.out;
-    this.out = null;
-    if (out === null) return null;
+    if (this.out === null) return null;
     this.emitUpTo(len);
+    let out = this.out!;
+    this.out = null;
     return out.bytes();
   }
 
