@@ -47,12 +47,17 @@ export class NetworkStream {
   /** proxy_on_upstream_data: upstream bytes on their way to the client. */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
     if (size == 0) return FilterStatus.Continue;
-    incrementMetric(this.metrics.txBytes, size);
+    // the bytes the client gets: the codec may replace or withhold some (custom 404 page)
+    let sent: i64 = size;
     if (readBuffer(BufferType.NetworkUpstreamData, 0, size, data)) {
       let replacement = this.codec.onUpstream(data.ptr, data.len, nowNs());
       data.release();
-      if (replacement) writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
+      if (replacement) {
+        writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
+        sent = replacement.length;
+      }
     }
+    incrementMetric(this.metrics.txBytes, sent);
     return FilterStatus.Continue;
   }
 
