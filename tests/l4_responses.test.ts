@@ -92,14 +92,18 @@ describe("L4 responses from the shipped example service", () => {
   });
 
   test("curl-like: the bytes on the wire are the service's status line and headers, then the page", async () => {
+    const before = await envoy.scrape();
     const ex = await rawExchange(port, ["GET /unknown HTTP/1.1\r\nHost: sitio.test\r\nConnection: close\r\n\r\n"]);
     const text = ex.received.toString("latin1");
     expect(text.startsWith("HTTP/1.1 404 Not Found\r\n")).toBe(true);
     expect(text.endsWith(`\r\n${PAGE_HEADERS}${PAGE.body}`)).toBe(true);
     expect(text.match(/content-length/gi)?.length).toBe(1);
     // tx bytes count what the client got, not what the service sent
-    const s = await envoy.waitForStats((x) => tcp(x, "active_connections") === 0, "connection closed");
-    expect(tcp(s, "tx_bytes_total")).toBeGreaterThan(0);
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "tx_bytes_total") !== tcp(before, "tx_bytes_total"),
+      "connection closed",
+    );
+    expect(tcp(after, "tx_bytes_total") - tcp(before, "tx_bytes_total")).toBe(ex.received.length);
   });
 });
 
@@ -130,6 +134,10 @@ describe("L4 responses from a scripted upstream", () => {
           return { writes: ["HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found" + OK] };
         case "/slow":
           return { writes: [150, OK] };
+        case "/ws":
+          return { writes: ["HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"] };
+        case "/ws-refused":
+          return { writes: ["HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n"] };
         default:
           return { writes: [OK] };
       }
@@ -176,6 +184,20 @@ describe("L4 responses from a scripted upstream", () => {
     expect(count(after, "GET", "/pair") - count(before, "GET", "/pair")).toBe(1);
     expect(responses(after, "4xx") - responses(before, "4xx")).toBe(1);
     expect(responses(after, "2xx") - responses(before, "2xx")).toBe(1);
+  });
+
+  test("protocol switch in Envoy: after a 101 the client's bytes are never requests; after a refusal they are", async () => {
+    const upgrade = (path: string) => `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`;
+    const before = await envoy.scrape();
+    const after = get("/after-switch");
+    const accepted = await rawExchange(port, [upgrade("/ws"), after], { gapMs: 100, idleMs: 300 });
+    expect(accepted.received.toString("latin1").startsWith("HTTP/1.1 101 ")).toBe(true);
+    await rawExchange(port, [upgrade("/ws-refused") + get("/after-refusal")], { idleMs: 300 });
+    const s = await envoy.waitForStats((x) => count(x, "GET", "/after-refusal") - count(before, "GET", "/after-refusal") === 1, "the request after the refusal timed");
+    expect(requests(s, "GET", "/after-switch") - requests(before, "GET", "/after-switch")).toBe(0);
+    expect(requests(s, "GET", "/after-refusal") - requests(before, "GET", "/after-refusal")).toBe(1);
+    expect(tcp(s, "unparsed_bytes_total") - tcp(before, "unparsed_bytes_total")).toBe(after.length);
+    expect(responses(s, "1xx") - responses(before, "1xx")).toBe(1);
   });
 
   test("durations: three 150 ms responses on one keep-alive connection, every sample above 100 ms", async () => {
