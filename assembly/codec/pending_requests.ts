@@ -5,6 +5,8 @@
 // Bounded: at most MAX_PENDING requests are remembered. Requests beyond the
 // cap are not remembered but counted (`untimed`), in order, so the responses
 // that answer them are still recognised and the ones after stay matched.
+// (An untimed request's method is not kept either: were it HEAD, its response
+// would be read as if it had a body; 64 unanswered requests is already abuse.)
 
 import { EndpointSeries } from "../network/tcp_metrics";
 
