@@ -24,6 +24,7 @@ import {
   TCP_UNPARSED_BYTES_TOTAL,
   WASM_MEMORY_BYTES,
   TCP_UNTIMED_REQUESTS_TOTAL,
+  TCP_CUSTOM_404_TOTAL,
 } from "../metrics";
 import { RateWindow } from "./rate_window";
 
@@ -51,6 +52,8 @@ export class TcpMetrics {
   private malformedUpstream: u32;
   private requestRate: RateWindow;
   private responseRate: RateWindow;
+  /** Upstream 404 responses rewritten to the configured page. */
+  readonly custom404: u32;
   private endpoints: EndpointLabels;
   private series: Map<string, EndpointSeries> = new Map();
   private responses: Map<string, u32> = new Map();
@@ -71,6 +74,7 @@ export class TcpMetrics {
     this.malformedUpstream = TCP_MALFORMED_MESSAGES_TOTAL.series(label("direction", "upstream") + p);
     this.requestRate = new RateWindow(TCP_REQUESTS_LAST_1S.series(p), TCP_REQUESTS_LAST_10S.series(p));
     this.responseRate = new RateWindow(TCP_RESPONSES_LAST_1S.series(p), TCP_RESPONSES_LAST_10S.series(p));
+    this.custom404 = TCP_CUSTOM_404_TOTAL.series(p);
     this.wasmMemory = WASM_MEMORY_BYTES.series(p);
   }
 

@@ -23,6 +23,8 @@ const PLUGIN = "fuzz";
 const CONFIG_PLUGIN = "fuzz_config";
 const HTTP_PLUGIN = "fuzz_http";
 const FOO_PLUGIN = "fuzz_foo";
+/** A network plugin that rewrites upstream 404s to its own page. */
+const REWRITE_PLUGIN = "fuzz_404";
 const HTTP_REQS = "sitio_http_requests_total";
 /** The default endpoint cap (config.ts DEFAULT_MAX_ENDPOINTS). */
 const CAP = 100;
@@ -63,6 +65,8 @@ class Target {
   readonly httpRoot: number;
   /** A network root with the Foo codec. */
   readonly fooRoot: number;
+  /** A network (HTTP/1.x) root with the custom 404 page on. */
+  readonly rewriteRoot: number;
   /** Running totals per "plugin family" (stat name without labels). */
   readonly totals = new Map<string, number>();
   /** Endpoint labels seen per plugin. */
@@ -85,10 +89,18 @@ class Target {
     this.root = this.host.createRoot("sitio_network", PLUGIN, "");
     this.httpRoot = this.host.createRoot("sitio_http", HTTP_PLUGIN, '{"custom_404":{"enabled":true,"body":"<h1>gone</h1>"}}');
     this.fooRoot = this.host.createRoot("sitio_network", FOO_PLUGIN, '{"protocol":"foo"}');
+    this.rewriteRoot = this.host.createRoot("sitio_network", REWRITE_PLUGIN, '{"custom_404":{"enabled":true,"body":"<h1>gone</h1>"}}');
   }
 
   total(family: string, plugin = PLUGIN): number {
     return this.totals.get(`${plugin} ${family}`) ?? 0;
+  }
+
+  /** Requests counted by every plugin (L4 HTTP, Foo, L7). */
+  allRequests(): number {
+    let n = 0;
+    for (const [key, v] of this.totals) if (key.endsWith(` ${REQS}`) || key.endsWith(` ${HTTP_REQS}`)) n += v;
+    return n;
   }
 
   endpointCount(plugin: string): number {
@@ -96,9 +108,11 @@ class Target {
   }
 }
 
-function interleave(r: Rng, conn: Connection, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
+/** Feeds both directions in a random interleaving; returns what the client would have received. */
+function interleave(r: Rng, conn: Connection, input: ConnectionInput, check: (ok: boolean, what: string) => void, rewriting = false): Buffer {
   const down = splitReads(r, input.down);
   const up = splitReads(r, input.up);
+  const received: Buffer[] = [];
   let d = 0;
   let u = 0;
   while (d < down.length || u < up.length) {
@@ -108,25 +122,37 @@ function interleave(r: Rng, conn: Connection, input: ConnectionInput, check: (ok
     } else {
       const sent = up[u++];
       const got = conn.upstream(sent);
-      // Only a configured rewrite may change upstream bytes; the fuzz plugin configures none.
-      check(got.equals(sent), "upstream bytes changed without a rewrite configured");
+      received.push(got);
+      // Only a configured rewrite may change upstream bytes.
+      if (!rewriting) check(got.equals(sent), "upstream bytes changed without a rewrite configured");
     }
   }
+  return Buffer.concat(received);
 }
 
 function connectionCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
-  const before = { reqs: t.total(REQS), rx: t.total("sitio_tcp_rx_bytes_total"), unparsed: t.total("sitio_tcp_unparsed_bytes_total") };
-  const conn = t.host.connect(t.root);
-  interleave(r, conn, input, check);
+  const rewriting = r.chance(0.3);
+  const plugin = rewriting ? REWRITE_PLUGIN : PLUGIN;
+  const f = (family: string) => t.total(family, plugin);
+  const before = { reqs: f(REQS), rx: f("sitio_tcp_rx_bytes_total"), unparsed: f("sitio_tcp_unparsed_bytes_total"), custom: f("sitio_tcp_custom_404_total") };
+  const conn = t.host.connect(rewriting ? t.rewriteRoot : t.root);
+  const received = interleave(r, conn, input, check, rewriting);
   conn.close();
-  const counted = t.total(REQS) - before.reqs;
+  const counted = f(REQS) - before.reqs;
   const bound = maxRequests(input.down);
   check(counted <= bound, `counted ${counted} requests, the bytes hold at most ${bound}`);
   if (input.exactRequests !== undefined) check(counted === input.exactRequests, `counted ${counted} requests, sent ${input.exactRequests}`);
-  check(t.total("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "rx bytes differ from bytes sent");
-  check(t.total("sitio_tcp_unparsed_bytes_total") - before.unparsed <= input.down.length, "more unparsed bytes than bytes sent");
-  check(t.total("sitio_tcp_active_connections") === 0, "active connections not back to 0");
-  check(t.endpointCount(PLUGIN) <= CAP + 1, `${t.endpointCount(PLUGIN)} endpoint labels (cap ${CAP} + other)`);
+  check(f("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "rx bytes differ from bytes sent");
+  check(f("sitio_tcp_unparsed_bytes_total") - before.unparsed <= input.down.length, "more unparsed bytes than bytes sent");
+  check(f("sitio_tcp_active_connections") === 0, "active connections not back to 0");
+  check(t.endpointCount(plugin) <= CAP + 1, `${t.endpointCount(plugin)} endpoint labels (cap ${CAP} + other)`);
+  if (rewriting) {
+    const custom = f("sitio_tcp_custom_404_total") - before.custom;
+    const four04s = input.up.toString("latin1").split(" 404").length - 1;
+    check(custom <= four04s, `rewrote ${custom} responses, the upstream bytes hold at most ${four04s} 404s`);
+    // without a 404 nothing is rewritten: the client gets the upstream bytes (a head cut off by the close may be withheld)
+    if (four04s === 0) check(input.up.subarray(0, received.length).equals(received), "upstream bytes changed without a 404 in them");
+  }
 }
 
 function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what: string) => void): void {
@@ -228,7 +254,7 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
       if (!(e instanceof WasmTrap)) throw e;
       report.traps++;
       if (report.failures.length < 20) report.failures.push(`case ${i} (${c.kind}): ${e.message}`);
-      report.requestsCounted += t.total(REQS) - requestsBefore;
+      report.requestsCounted += t.allRequests() - requestsBefore;
       t = new Target(wasm);
       requestsBefore = 0;
     }
@@ -238,10 +264,10 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
     report.memoryMax = Math.max(report.memoryMax, mem);
     if (report.cases === warmup) report.memoryAfterWarmup = mem;
     if (opts.onProgress && report.cases % (opts.progressEvery ?? 100_000) === 0) {
-      opts.onProgress(report.cases, { ...report, requestsCounted: report.requestsCounted + t.total(REQS) - requestsBefore, memoryEnd: t.host.memoryBytes });
+      opts.onProgress(report.cases, { ...report, requestsCounted: report.requestsCounted + t.allRequests() - requestsBefore, memoryEnd: t.host.memoryBytes });
     }
   }
-  report.requestsCounted += t.total(REQS) - requestsBefore;
+  report.requestsCounted += t.allRequests() - requestsBefore;
   report.memoryEnd = t.host.memoryBytes;
   report.ms = Date.now() - started;
   return report;

@@ -79,9 +79,13 @@ export function validRequest(r: Rng, version = "HTTP/1.1"): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A well-formed response (for the upstream direction). */
-export function validResponse(r: Rng): Buffer {
-  const status = r.pick([200, 201, 204, 301, 304, 400, 404, 404, 500, 503, 101, 100]);
+/**
+ * A well-formed response (for the upstream direction). A `101` switches the
+ * connection's protocol: sitio then stops counting, so it is only sent where
+ * the request count is not asserted exactly.
+ */
+export function validResponse(r: Rng, allowSwitch = false): Buffer {
+  const status = r.pick([200, 201, 204, 301, 304, 400, 404, 404, 500, 503, 100, ...(allowSwitch ? [101] : [])]);
   const headers: string[] = [`HTTP/1.1 ${status} X`, "server: fuzz"];
   let body: Buffer = Buffer.alloc(0);
   const framing = r.int(3);
@@ -100,9 +104,9 @@ export function validResponse(r: Rng): Buffer {
   return Buffer.concat([Buffer.from(headers.join("\r\n") + "\r\n\r\n", "latin1"), body]);
 }
 
-function responses(r: Rng, n: number): Buffer {
+function responses(r: Rng, n: number, allowSwitch = false): Buffer {
   const parts: Buffer[] = [];
-  for (let i = 0; i < n; i++) parts.push(validResponse(r));
+  for (let i = 0; i < n; i++) parts.push(validResponse(r, allowSwitch));
   return Buffer.concat(parts);
 }
 
@@ -161,7 +165,7 @@ export function mutated(r: Rng): ConnectionInput {
 
 /** Response bytes, damaged or not (the upstream direction is untrusted too). */
 function mutatedResponses(r: Rng): Buffer {
-  let b = responses(r, r.int(4));
+  let b = responses(r, r.int(4), true);
   if (r.chance(0.5) && b.length > 0) {
     const at = r.int(b.length);
     b = Buffer.concat([b.subarray(0, at), Buffer.from(r.pick(MUTATION_TOKENS), "latin1"), b.subarray(at + r.int(3))]);
