@@ -1,0 +1,200 @@
+// sitio's HTTP/1.x request parser against llhttp's request test corpus (the
+// parser in Node.js; tests/fixtures/llhttp/), as compiled to wasm and run
+// through the project's own proxy-wasm host: what sitio counts must be what
+// llhttp reports, for every way the bytes can arrive.
+//
+// What is compared: the sequence of requests counted in
+// `sitio_tcp_requests_total` as (method label, endpoint label), read from the
+// host's metrics after every read. The corpus' requests are mapped through the
+// same label rules (tests/harness/llhttp_corpus.ts mirrors assembly/endpoints.ts):
+// methods outside the standard nine become `other`; the endpoint is the path
+// without query or fragment, absolute-form reduced to its path, `*` and
+// authority-form kept. sitio counts a request when its head is complete, so
+// only llhttp's requests with `headers_complete` count. Counters cannot show
+// the order of two requests counted in the same read; within one read the
+// order is taken from the expected sequence when the two agree as multisets,
+// and the one-byte-at-a-time runs pin the order exactly.
+
+import { afterAll, describe, expect, test } from "vitest";
+import { ProxyWasmHost, type Connection } from "./host/proxy_wasm_host.js";
+import { CASES, bytesOf, expectedRequests, httpBytesOf, labelOf, type LlhttpCase } from "./harness/llhttp_corpus.js";
+
+const REQS = "sitio_tcp_requests_total;";
+
+/** One case's own module instance and root: a failure in one case cannot spill into the next. */
+class Probe {
+  readonly host = new ProxyWasmHost();
+  readonly plugin = "conformance";
+  readonly root = this.host.createRoot("sitio_network", this.plugin);
+  private readonly suffix = `;plugin=${this.plugin}`;
+
+  /** "METHOD endpoint" → count, for this root's requests. */
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const m of this.host.metrics.values()) {
+      if (!m.name.startsWith(REQS) || !m.name.endsWith(this.suffix) || m.value === 0) continue;
+      const labels = Object.fromEntries(m.name.slice(REQS.length, -this.suffix.length).split(";").map((kv) => kv.split("=", 2) as [string, string]));
+      out.set(`${labels.method} ${labels.endpoint}`, m.value);
+    }
+    return out;
+  }
+
+  unparsed(): number {
+    return this.host.value(`sitio_tcp_unparsed_bytes_total${this.suffix}`);
+  }
+
+  /** Feeds each chunk as one read on a fresh connection; returns the requests counted, in order, and the unparsed bytes. */
+  run(chunks: Buffer[], expected: string[], then?: (c: Connection) => void): { seq: string[]; unparsed: number } {
+    const unparsedBefore = this.unparsed();
+    const conn = this.host.connect(this.root);
+    const seq: string[] = [];
+    let before = this.counts();
+    for (const chunk of chunks) {
+      conn.downstream(chunk);
+      const after = this.counts();
+      const delta: string[] = [];
+      for (const [k, v] of after) for (let n = v - (before.get(k) ?? 0); n > 0; n--) delta.push(k);
+      before = after;
+      const next = expected.slice(seq.length, seq.length + delta.length);
+      seq.push(...(sameMultiset(next, delta) ? next : delta.sort()));
+    }
+    then?.(conn);
+    const more = this.counts();
+    for (const [k, v] of more) for (let n = v - (before.get(k) ?? 0); n > 0; n--) seq.push(k);
+    conn.close();
+    return { seq, unparsed: this.unparsed() - unparsedBefore };
+  }
+}
+
+function sameMultiset(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
+/** Whole, split in two at every byte boundary, one byte at a time. */
+function splits(bytes: Buffer): { name: string; chunks: Buffer[] }[] {
+  const out = [{ name: "whole", chunks: [bytes] }];
+  for (let k = 1; k < bytes.length; k++) out.push({ name: `split at ${k}`, chunks: [bytes.subarray(0, k), bytes.subarray(k)] });
+  out.push({ name: "one byte at a time", chunks: [...bytes].map((b) => Buffer.from([b])) });
+  return out;
+}
+
+/** A request sent after the case's bytes on the same connection: never counted after an error or a switch. */
+const AFTER = Buffer.from("GET /after HTTP/1.1\r\nHost: a\r\n\r\n", "latin1");
+
+// ---------------------------------------------------------------- loose cases
+//
+// llhttp accepts these only with a lenient flag. sitio follows llhttp's strict
+// mode for all of them: a proxy that counts what its backend may reject (or the
+// other way round) is how request smuggling starts, and Envoy's own codec
+// rejects these too. So each one is parsed up to the strict error: the requests
+// before it are counted, the bytes from it on are unparsed. `requests`: how many
+// requests a strict parser counts; `strictErrorAt`: the offset of the byte where
+// strict llhttp fails (its strict twin's error offset where the corpus has one).
+const LOOSE: Record<string, { requests: number; strictErrorAt: number; reason: string }> = {
+  "connection.md#Resetting flags when keep-alive is off (1.0, lenient)": { requests: 1, strictErrorAt: 40, reason: "HTTP/1.0 without keep-alive ends the connection; a server reads no second request" },
+  "connection.md#CRLF between requests, explicit `close` (lenient)": { requests: 1, strictErrorAt: 138, reason: "data after `Connection: close` is never read by the server" },
+  "connection.md#Multiple tokens with folding": { requests: 0, strictErrorAt: 63, reason: "obs-fold (RFC 9112 §5.2: reject or replace); strict rejects" },
+  "connection.md#Multiple tokens with folding, LWS, and CRLF": { requests: 0, strictErrorAt: 46, reason: "obs-fold" },
+  "connection.md#Invalid whitespace token with `Connection` header field (lenient)": { requests: 0, strictErrorAt: 30, reason: "whitespace before the colon: RFC 9112 §5.1 requires a 400" },
+  "content-length.md#Invalid whitespace token with `Content-Length` header field (lenient)": { requests: 0, strictErrorAt: 55, reason: "whitespace before the colon, on a framing header (smuggling)" },
+  "content-length.md#No error on simultaneous `Content-Length` and `Transfer-Encoding: identity` (lenient)": { requests: 0, strictErrorAt: 56, reason: "Content-Length with Transfer-Encoding (RFC 9112 §6.1, smuggling)" },
+  "content-length.md#Missing CRLF-CRLF before body (lenient)": { requests: 0, strictErrorAt: 39, reason: "CR without LF ends no line" },
+  "invalid.md#Headers separated by dummy characters (lenient)": { requests: 0, strictErrorAt: 45, reason: "CR without LF ends no line" },
+  "invalid.md#Only LFs present (lenient)": { requests: 0, strictErrorAt: 15, reason: "bare LF line ends: strict llhttp and Envoy refuse them" },
+  "invalid.md#Spaces before headers (lenient)": { requests: 0, strictErrorAt: 49, reason: "a line starting with a space is obs-fold: it would hide `Content-Length` (smuggling)" },
+  "lenient-header-value-relaxed.md#Control char in header value (relaxed)": { requests: 0, strictErrorAt: 33, reason: "control byte in a field value" },
+  "lenient-header-value-relaxed.md#LF in header value should be rejected even with relaxed flag": { requests: 0, strictErrorAt: 42, reason: "an error even for lenient llhttp" },
+  "lenient-header-value-relaxed.md#CR without LF in header value should be rejected even with relaxed flag": { requests: 0, strictErrorAt: 42, reason: "an error even for lenient llhttp" },
+  "lenient-header-value-relaxed.md#Space after start line must still fail": { requests: 0, strictErrorAt: 20, reason: "an error even for lenient llhttp" },
+  "lenient-headers.md#Header value (lenient)": { requests: 0, strictErrorAt: 28, reason: "control byte in a field value" },
+  "lenient-headers.md#Second request header value (lenient)": { requests: 1, strictErrorAt: 66, reason: "the first request is fine; the second has a control byte in a field value" },
+  "lenient-headers.md#Empty headers separated by CR (lenient)": { requests: 0, strictErrorAt: 61, reason: "CR without LF ends no line" },
+  "lenient-version.md#Invalid HTTP version (lenient)": { requests: 0, strictErrorAt: 14, reason: "HTTP/5.6 is not HTTP/1.x" },
+  "sample.md#Line folding in header value with CRLF": { requests: 0, strictErrorAt: 30, reason: "obs-fold" },
+  "sample.md#No LF after CR (lenient)": { requests: 0, strictErrorAt: 15, reason: "CR without LF ends no line" },
+  "sample.md#X-SSL-Nonsense": { requests: 0, strictErrorAt: 63, reason: "obs-fold" },
+  "transfer-encoding.md#POST with `Transfer-Encoding` and `Content-Length` (lenient)": { requests: 0, strictErrorAt: 111, reason: "Content-Length with Transfer-Encoding (smuggling)" },
+  "transfer-encoding.md#POST with `chunked` before other transfer-coding (lenient)": { requests: 0, strictErrorAt: 94, reason: "chunked must be the final coding (RFC 9112 §6.1)" },
+  "transfer-encoding.md#POST with `chunked` and duplicate transfer-encoding (lenient)": { requests: 0, strictErrorAt: 115, reason: "chunked must be the final coding" },
+  "transfer-encoding.md#Invalid OBS fold after chunked value": { requests: 0, strictErrorAt: 47, reason: "obs-fold (lenient llhttp then refuses the coding too)" },
+  "transfer-encoding.md#Chunk header not terminated by CRLF (lenient)": { requests: 1, strictErrorAt: 78, reason: "CR without LF after a chunk size" },
+  "transfer-encoding.md#Chunk data not terminated by CRLF (lenient)": { requests: 1, strictErrorAt: 84, reason: "chunk data must end in CRLF" },
+  "transfer-encoding.md#Space after chunk header (lenient)": { requests: 1, strictErrorAt: 51, reason: "no whitespace after a chunk size without an extension" },
+};
+
+// ---------------------------------------------------------------- groups and the summary line
+
+const strictValid = CASES.filter((c) => c.mode === "strict" && c.valid);
+const loose = CASES.filter((c) => c.mode === "loose");
+const invalid = CASES.filter((c) => c.mode === "strict" && !c.valid);
+const switches = strictValid.filter((c) => c.upgrade !== null);
+
+const passed = { strictValid: 0, loose: 0, invalid: 0, switches: 0 };
+
+afterAll(() => {
+  console.log(
+    `llhttp conformance (wasm host): strict valid ${passed.strictValid}/${strictValid.length}, loose ${passed.loose}/${loose.length}, ` +
+      `invalid ${passed.invalid}/${invalid.length}, switches ${passed.switches}/${switches.length}`,
+  );
+});
+
+/** The rule for bytes a parser must refuse: never more requests than before the error, the rest unparsed, the connection still passing bytes. */
+function expectRefused(c: LlhttpCase, requests: string[], errorOffset: number): void {
+  const probe = new Probe();
+  const bytes = bytesOf(c);
+  for (const { name, chunks } of splits(bytes)) {
+    const { seq, unparsed } = probe.run(chunks, requests, (conn) => conn.downstream(AFTER));
+    expect(seq, `${name}: requests`).toEqual(requests);
+    expect(seq.length, name).toBeLessThanOrEqual(c.requests.length);
+    // every byte after the error is unparsed, and so is the request sent after them
+    expect(unparsed, `${name}: unparsed bytes`).toBeGreaterThanOrEqual(bytes.length - errorOffset - 1 + AFTER.length);
+    expect(unparsed, `${name}: unparsed bytes`).toBeLessThanOrEqual(bytes.length + AFTER.length);
+  }
+  expect(probe.host.traps).toBe(0);
+}
+
+describe("llhttp corpus through the wasm host", () => {
+  describe(`strict valid cases (${strictValid.length})`, () => {
+    for (const c of strictValid) {
+      test(c.id, () => {
+        const probe = new Probe();
+        const expected = expectedRequests(c);
+        for (const { name, chunks } of splits(httpBytesOf(c))) {
+          const { seq, unparsed } = probe.run(chunks, expected);
+          expect(seq, name).toEqual(expected);
+          expect(unparsed, `${name}: unparsed bytes`).toBe(0);
+        }
+        expect(probe.host.traps).toBe(0);
+        passed.strictValid++;
+      });
+    }
+  });
+
+  describe(`loose cases (${loose.length}): parsed as llhttp's strict mode parses them`, () => {
+    test("every loose case has a decision", () => {
+      expect(loose.map((c) => c.id).filter((id) => !(id in LOOSE))).toEqual([]);
+      expect(Object.keys(LOOSE).length).toBe(loose.length);
+    });
+    for (const c of loose) {
+      test(c.id, () => {
+        const decision = LOOSE[c.id];
+        // a strict parser stops where the lenient flag was needed: a prefix of the requests lenient llhttp reports
+        const requests = c.requests.slice(0, decision.requests).map(labelOf);
+        const strictTwin = CASES.find((t) => t.mode === "strict" && !t.valid && t.raw_base64 === c.raw_base64);
+        if (strictTwin) expect(decision.strictErrorAt).toBe(strictTwin.error_detail!.offset);
+        expectRefused(c, requests, decision.strictErrorAt);
+        passed.loose++;
+      });
+    }
+  });
+
+  describe(`invalid cases (${invalid.length})`, () => {
+    for (const c of invalid) {
+      test(c.id, () => {
+        // llhttp reports these heads complete before its error; sitio counts the same ones
+        expectRefused(c, expectedRequests(c), c.error_detail!.offset);
+        passed.invalid++;
+      });
+    }
+  });
+});
