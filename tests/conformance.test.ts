@@ -5,7 +5,8 @@
 //
 // What is compared: the sequence of requests counted in
 // `sitio_tcp_requests_total` as (method label, endpoint label), read from the
-// host's metrics after every read. The corpus' requests are mapped through the
+// host's metrics after every read, on a root with the default configuration
+// (no collapsing of ids) in its own module instance per case. The corpus' requests are mapped through the
 // same label rules (tests/harness/llhttp_corpus.ts mirrors assembly/endpoints.ts):
 // methods outside the standard nine become `other`; the endpoint is the path
 // without query or fragment, absolute-form reduced to its path, `*` and
