@@ -123,6 +123,79 @@ const LOOSE: Record<string, { requests: number; strictErrorAt: number; reason: s
   "transfer-encoding.md#Space after chunk header (lenient)": { requests: 1, strictErrorAt: 51, reason: "no whitespace after a chunk size without an extension" },
 };
 
+// ---------------------------------------------------------------- protocol switches
+//
+// After a CONNECT or Upgrade request (and its body) sitio holds the client's
+// next bytes until the upstream answers: accepted (101, or 2xx to CONNECT)
+// they are tunnel data, never requests, counted as unparsed; refused, parsing
+// resumes with them. The HTTP/2 preface (`PRI * HTTP/2.0` + `SM`) switches at
+// once. The hold/resume mechanism is issue3-l4's (codec/http1.ts); until it is
+// on main the refusal scenarios cannot pass and are skipped, not faked.
+const HOLD_RESUME_ON_MAIN = false;
+
+const UPSTREAM_101 = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+const UPSTREAM_200 = "HTTP/1.1 200 Connection established\r\n\r\n";
+const UPSTREAM_400 = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+const UPSTREAM_403 = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+/** An HTTP/2 SETTINGS frame: what a client sends after the preface. */
+const H2_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const AFTER_2 = Buffer.from("GET /after2 HTTP/1.1\r\nHost: a\r\n\r\n", "latin1");
+
+type SwitchKind = "preface" | "connect" | "upgrade";
+const kindOf = (c: LlhttpCase): SwitchKind => (c.requests[0].method === "PRI" ? "preface" : c.requests[0].method === "CONNECT" ? "connect" : "upgrade");
+const scenariosOf = (c: LlhttpCase): string[] => (kindOf(c) === "preface" ? ["switches at once"] : ["accepted", "refused"]);
+
+/** The head (and body) before the switch, whole and one byte at a time. */
+function headFeeds(head: Buffer): Buffer[][] {
+  return [[head], [...head].map((b) => Buffer.from([b]))];
+}
+
+function switchScenario(c: LlhttpCase, scenario: string): void {
+  const probe = new Probe();
+  const bytes = bytesOf(c);
+  const offset = c.upgrade!.offset;
+  const expected = expectedRequests(c);
+  const kind = kindOf(c);
+  if (scenario === "switches at once") {
+    // no answer needed: what follows the preface is HTTP/2, never a request
+    const h2 = Buffer.concat([bytes.subarray(offset), H2_SETTINGS, AFTER]);
+    for (const feed of headFeeds(bytes.subarray(0, offset))) {
+      const { seq, unparsed } = probe.run([...feed, h2], expected);
+      expect(seq).toEqual([]);
+      expect(unparsed).toBe(h2.length);
+    }
+  } else if (scenario === "accepted") {
+    // the client does not wait for the answer: tunnel bytes (and something request-shaped) arrive first
+    const tunnel = Buffer.concat([bytes.subarray(offset), AFTER]);
+    const answer = kind === "connect" ? UPSTREAM_200 : UPSTREAM_101;
+    for (const feed of headFeeds(bytes.subarray(0, offset))) {
+      const { seq, unparsed } = probe.run([...feed, tunnel], expected, (conn) => {
+        expect(conn.upstream(answer).toString("latin1")).toBe(answer);
+        conn.downstream(AFTER_2);
+      });
+      expect(seq).toEqual(expected);
+      expect(unparsed).toBe(tunnel.length + AFTER_2.length);
+    }
+  } else {
+    // refused: the next requests are counted, the one held during the wait and the one after.
+    // An HTTP/1.0 request without keep-alive ends the connection even when refused, so such a
+    // head is sent as HTTP/1.1 here (same bytes otherwise).
+    const head = Buffer.from(bytes.subarray(0, offset).toString("latin1").replace(/^([^\r\n]*) HTTP\/1\.0\r\n/, "$1 HTTP/1.1\r\n"), "latin1");
+    const answer = kind === "connect" ? UPSTREAM_403 : UPSTREAM_400;
+    const want = [...expected, "GET /after", "GET /after2"];
+    for (const feed of headFeeds(head)) {
+      const { seq, unparsed } = probe.run([...feed, AFTER], want, (conn) => {
+        expect(conn.upstream(answer).toString("latin1")).toBe(answer);
+        conn.downstream(AFTER_2);
+      });
+      expect(seq).toEqual(want);
+      expect(unparsed).toBe(0);
+    }
+  }
+  expect(probe.host.traps).toBe(0);
+  switchScenarios.set(c.id, (switchScenarios.get(c.id) ?? 0) + 1);
+}
+
 // ---------------------------------------------------------------- groups and the summary line
 
 const strictValid = CASES.filter((c) => c.mode === "strict" && c.valid);
@@ -130,12 +203,16 @@ const loose = CASES.filter((c) => c.mode === "loose");
 const invalid = CASES.filter((c) => c.mode === "strict" && !c.valid);
 const switches = strictValid.filter((c) => c.upgrade !== null);
 
-const passed = { strictValid: 0, loose: 0, invalid: 0, switches: 0 };
+const passed = { strictValid: 0, loose: 0, invalid: 0 };
+/** Switch scenarios passed per case; a case passes when all of its scenarios did. */
+const switchScenarios = new Map<string, number>();
 
 afterAll(() => {
+  const switchesPassed = switches.filter((c) => switchScenarios.get(c.id) === scenariosOf(c).length).length;
   console.log(
     `llhttp conformance (wasm host): strict valid ${passed.strictValid}/${strictValid.length}, loose ${passed.loose}/${loose.length}, ` +
-      `invalid ${passed.invalid}/${invalid.length}, switches ${passed.switches}/${switches.length}`,
+      `invalid ${passed.invalid}/${invalid.length}, switches ${switchesPassed}/${switches.length}` +
+      (HOLD_RESUME_ON_MAIN ? "" : " (refusal scenarios pending: the switch hold/resume is not on main yet)"),
   );
 });
 
@@ -186,6 +263,15 @@ describe("llhttp corpus through the wasm host", () => {
         expectRefused(c, requests, decision.strictErrorAt);
         passed.loose++;
       });
+    }
+  });
+
+  describe(`protocol switches (${switches.length} strict valid cases)`, () => {
+    for (const c of switches) {
+      for (const scenario of scenariosOf(c)) {
+        const pending = scenario === "refused" && !HOLD_RESUME_ON_MAIN;
+        test.skipIf(pending)(`${c.id}: ${scenario}`, () => switchScenario(c, scenario));
+      }
     }
   });
 
