@@ -30,6 +30,8 @@ import {
   isUrlChar,
   toLower,
 } from "./http1_chars";
+// The response parser shares the request side's token class.
+export { isTokenChar } from "./http1_chars";
 import { isConnect, isPreface, MAX_METHOD_BYTES, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
 
 /** What the last `execute` call found. */
