@@ -85,9 +85,11 @@ const AFTER = Buffer.from("GET /after HTTP/1.1\r\nHost: a\r\n\r\n", "latin1");
 // ---------------------------------------------------------------- loose cases
 //
 // llhttp accepts these only with a lenient flag. sitio follows llhttp's strict
-// mode for all of them: a proxy that counts what its backend may reject (or the
-// other way round) is how request smuggling starts, and Envoy's own codec
-// rejects these too. So each one is parsed up to the strict error: the requests
+// mode (Node's default) for all of them: these are the ambiguities request
+// smuggling is made of, and counting them one way when the backend reads them
+// another is exactly the disagreement to avoid; a parser can follow only one
+// reference. (Envoy's own codec, given these bytes, refuses most with
+// 400/426/501 but accepts a few, e.g. some obs-folds.) So each one is parsed up to the strict error: the requests
 // before it are counted, the bytes from it on are unparsed. `requests`: how many
 // requests a strict parser counts; `strictErrorAt`: the offset of the byte where
 // strict llhttp fails (its strict twin's error offset where the corpus has one).
