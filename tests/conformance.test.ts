@@ -6,8 +6,8 @@
 // What is compared: the sequence of requests counted in
 // `sitio_tcp_requests_total` as (method label, endpoint label), read from the
 // host's metrics after every read, on a root with the default configuration
-// (no collapsing of ids) in its own module instance per case. The corpus' requests are mapped through the
-// same label rules (tests/harness/llhttp_corpus.ts mirrors assembly/endpoints.ts):
+// (no collapsing of ids), in its own module instance per case. The corpus'
+// requests are mapped through the same label rules (tests/harness/llhttp_corpus.ts mirrors assembly/endpoints.ts):
 // methods outside the standard nine become `other`; the endpoint is the path
 // without query or fragment, absolute-form reduced to its path, `*` and
 // authority-form kept. sitio counts a request when its head is complete, so
@@ -44,14 +44,19 @@ class Probe {
     return this.host.value(`sitio_tcp_unparsed_bytes_total${this.suffix}`);
   }
 
-  /** Feeds each chunk as one read on a fresh connection; returns the requests counted, in order, and the unparsed bytes. */
-  run(chunks: Buffer[], expected: string[], then?: (c: Connection) => void): { seq: string[]; unparsed: number } {
+  /**
+   * On a fresh connection, runs each step: a Buffer is one downstream read, a
+   * function acts on the connection (an upstream answer). Returns the requests
+   * counted, in order, and the bytes counted as unparsed.
+   */
+  run(steps: (Buffer | ((c: Connection) => void))[], expected: string[]): { seq: string[]; unparsed: number } {
     const unparsedBefore = this.unparsed();
     const conn = this.host.connect(this.root);
     const seq: string[] = [];
     let before = this.counts();
-    for (const chunk of chunks) {
-      conn.downstream(chunk);
+    for (const step of steps) {
+      if (Buffer.isBuffer(step)) conn.downstream(step);
+      else step(conn);
       const after = this.counts();
       const delta: string[] = [];
       for (const [k, v] of after) for (let n = v - (before.get(k) ?? 0); n > 0; n--) delta.push(k);
@@ -59,9 +64,6 @@ class Probe {
       const next = expected.slice(seq.length, seq.length + delta.length);
       seq.push(...(sameMultiset(next, delta) ? next : delta.sort()));
     }
-    then?.(conn);
-    const more = this.counts();
-    for (const [k, v] of more) for (let n = v - (before.get(k) ?? 0); n > 0; n--) seq.push(k);
     conn.close();
     return { seq, unparsed: this.unparsed() - unparsedBefore };
   }
@@ -171,10 +173,8 @@ function switchScenario(c: LlhttpCase, scenario: string): void {
     const tunnel = Buffer.concat([bytes.subarray(offset), AFTER]);
     const answer = kind === "connect" ? UPSTREAM_200 : UPSTREAM_101;
     for (const feed of headFeeds(bytes.subarray(0, offset))) {
-      const { seq, unparsed } = probe.run([...feed, tunnel], expected, (conn) => {
-        expect(conn.upstream(answer).toString("latin1")).toBe(answer);
-        conn.downstream(AFTER_2);
-      });
+      const upstream = (conn: Connection) => expect(conn.upstream(answer).toString("latin1")).toBe(answer);
+      const { seq, unparsed } = probe.run([...feed, tunnel, upstream, AFTER_2], expected);
       expect(seq).toEqual(expected);
       expect(unparsed).toBe(tunnel.length + AFTER_2.length);
     }
@@ -186,10 +186,8 @@ function switchScenario(c: LlhttpCase, scenario: string): void {
     const answer = kind === "connect" ? UPSTREAM_403 : UPSTREAM_400;
     const want = [...expected, "GET /after", "GET /after2"];
     for (const feed of headFeeds(head)) {
-      const { seq, unparsed } = probe.run([...feed, AFTER], want, (conn) => {
-        expect(conn.upstream(answer).toString("latin1")).toBe(answer);
-        conn.downstream(AFTER_2);
-      });
+      const upstream = (conn: Connection) => expect(conn.upstream(answer).toString("latin1")).toBe(answer);
+      const { seq, unparsed } = probe.run([...feed, AFTER, upstream, AFTER_2], want);
       expect(seq).toEqual(want);
       expect(unparsed).toBe(0);
     }
@@ -223,7 +221,7 @@ function expectRefused(c: LlhttpCase, requests: string[], errorOffset: number): 
   const probe = new Probe();
   const bytes = bytesOf(c);
   for (const { name, chunks } of splits(bytes)) {
-    const { seq, unparsed } = probe.run(chunks, requests, (conn) => conn.downstream(AFTER));
+    const { seq, unparsed } = probe.run([...chunks, AFTER], requests);
     expect(seq, `${name}: requests`).toEqual(requests);
     expect(seq.length, name).toBeLessThanOrEqual(c.requests.length);
     // sitio stops where llhttp does: every byte from the error on is unparsed, and so is the request sent
