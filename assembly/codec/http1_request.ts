@@ -716,7 +716,7 @@ export class Http1RequestParser {
       return true;
     }
     if (!isListElementChar(c)) return false;
-    if (this.optionDone || this.optionLen == OPTION_BYTES) {
+    if (this.optionDone || this.optionLen >= OPTION_BYTES) {
       this.optionLen = OPTION_BYTES + 1; // not one sitio looks for
       return true;
     }
