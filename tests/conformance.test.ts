@@ -133,9 +133,8 @@ const LOOSE: Record<string, { requests: number; strictErrorAt: number; reason: s
 // next bytes until the upstream answers: accepted (101, or 2xx to CONNECT)
 // they are tunnel data, never requests, counted as unparsed; refused, parsing
 // resumes with them. The HTTP/2 preface (`PRI * HTTP/2.0` + `SM`) switches at
-// once. The hold/resume mechanism is issue3-l4's (codec/http1.ts); until it is
-// on main the refusal scenarios cannot pass and are skipped, not faked.
-const HOLD_RESUME_ON_MAIN = false;
+// once. The hold is the request parser's (`awaitingSwitch`, `resolveSwitch`);
+// codec/http1.ts resolves it from the upstream's response.
 
 const UPSTREAM_101 = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
 const UPSTREAM_200 = "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -211,8 +210,7 @@ afterAll(() => {
   const switchesPassed = switches.filter((c) => switchScenarios.get(c.id) === scenariosOf(c).length).length;
   console.log(
     `llhttp conformance (wasm host): strict valid ${passed.strictValid}/${strictValid.length}, loose ${passed.loose}/${loose.length}, ` +
-      `invalid ${passed.invalid}/${invalid.length}, switches ${switchesPassed}/${switches.length}` +
-      (HOLD_RESUME_ON_MAIN ? "" : " (refusal scenarios pending: the switch hold/resume is not on main yet)"),
+      `invalid ${passed.invalid}/${invalid.length}, switches ${switchesPassed}/${switches.length}`,
   );
 });
 
@@ -271,10 +269,7 @@ describe("llhttp corpus through the wasm host", () => {
 
   describe(`protocol switches (${switches.length} strict valid cases)`, () => {
     for (const c of switches) {
-      for (const scenario of scenariosOf(c)) {
-        const pending = scenario === "refused" && !HOLD_RESUME_ON_MAIN;
-        test.skipIf(pending)(`${c.id}: ${scenario}`, () => switchScenario(c, scenario));
-      }
+      for (const scenario of scenariosOf(c)) test(`${c.id}: ${scenario}`, () => switchScenario(c, scenario));
     }
   });
 

@@ -48,6 +48,8 @@ export enum RequestEvent {
 export const MAX_TARGET_BYTES = 1024;
 /** Longest accepted request head (request line + headers), as Envoy's default; also bounds trailers. */
 export const MAX_HEAD_BYTES = 60 * 1024;
+/** Client bytes held while a protocol switch awaits the upstream's answer; beyond this the connection is opaque. */
+export const MAX_SWITCH_HOLD_BYTES = 16 * 1024;
 
 // ---- states. The head states (S_METHOD .. S_HEADERS_LF) are contiguous: their bytes count against MAX_HEAD_BYTES.
 const S_START = 0;
@@ -100,6 +102,8 @@ const S_CHUNK_DATA_LF = 45;
 const S_CLOSED = 46;
 /** After an error, a protocol switch, or data after a closing message. */
 const S_OPAQUE = 47;
+/** After a CONNECT/Upgrade request: bytes are held until the upstream accepts or refuses (`resolveSwitch`). */
+const S_SWITCH_WAIT = 48;
 
 // headers sitio cares about
 const H_OTHER = 0;
@@ -134,6 +138,11 @@ export class Http1RequestParser {
   upgrade: bool = false;
   /** Bytes consumed since the parser went opaque (not HTTP, or past a protocol switch). */
   opaqueBytes: u64 = 0;
+  /**
+   * Requests begun so far (bumped on the first byte of each request line). The
+   * codec timestamps a request's first byte by watching this change.
+   */
+  started: u32 = 0;
 
   // ---- internal state
   private state: i32 = S_START;
@@ -171,6 +180,11 @@ export class Http1RequestParser {
   private hasUpgrade: bool = false;
   // body
   private remaining: u64 = 0;
+  // protocol switch
+  /** The last request asked for a switch: once it (and its body) ends, wait for the upstream's answer. */
+  private switchPending: bool = false;
+  private held: Uint8Array | null = null;
+  private heldLen: i32 = 0;
 
   /** True once the parser has stopped reading HTTP on this connection. */
   get opaque(): bool {
@@ -182,6 +196,38 @@ export class Http1RequestParser {
     this.state = S_OPAQUE;
   }
 
+  /**
+   * True after a CONNECT or Upgrade request (and its body): the bytes that
+   * follow are held, not parsed, until `resolveSwitch` says what they are.
+   */
+  get awaitingSwitch(): bool {
+    return this.state == S_SWITCH_WAIT;
+  }
+
+  /**
+   * The upstream answered the last CONNECT/Upgrade request. Accepted (101, or
+   * 2xx to CONNECT): the held bytes and all later ones are opaque. Refused:
+   * parsing resumes; returns the held bytes, which the caller must feed to
+   * `execute` again before any newer bytes (null when none were held). Also
+   * valid while the request's body is still arriving.
+   */
+  resolveSwitch(accepted: bool): Uint8Array | null {
+    let held = this.held;
+    let n = this.heldLen;
+    this.held = null;
+    this.heldLen = 0;
+    this.switchPending = false;
+    if (accepted) {
+      this.opaqueBytes += <u64>n;
+      this.state = S_OPAQUE;
+      return null;
+    }
+    if (this.state != S_SWITCH_WAIT) return null;
+    this.messageComplete();
+    if (held === null || n == 0) return null;
+    return held.subarray(0, n);
+  }
+
   /** Consumes bytes until one event or the end of the data; returns the count consumed. */
   execute(ptr: usize, len: i32): i32 {
     this.event = RequestEvent.None;
@@ -190,6 +236,10 @@ export class Http1RequestParser {
       let s = this.state;
       if (s == S_OPAQUE) {
         this.opaqueBytes += <u64>(len - i);
+        return len;
+      }
+      if (s == S_SWITCH_WAIT) {
+        this.hold(ptr + <usize>i, len - i);
         return len;
       }
       if (s == S_BODY || s == S_CHUNK_DATA) {
@@ -240,6 +290,7 @@ export class Http1RequestParser {
         if (c == 13 || c == 10) return true; // empty lines between requests
         if (!isTokenChar(c)) return false;
         this.resetMessage();
+        this.started++;
         this.methodBuf[0] = <u8>c;
         this.methodLen = 1;
         this.headBytes = 1;
@@ -761,9 +812,10 @@ export class Http1RequestParser {
     this.target = tb === null ? "" : latin1(changetype<usize>(tb.buffer), this.targetLen);
     this.upgrade = connect || (this.hasUpgrade && this.connUpgrade);
     this.event = RequestEvent.Head;
+    this.switchPending = this.upgrade;
     let hasBody = this.chunked || this.contentLength > 0;
     if (this.upgrade && (connect || !hasBody)) {
-      this.switchProtocols();
+      this.switchProtocols(); // CONNECT's body is not read
     } else if (this.chunked) {
       this.state = S_CHUNK_SIZE_START;
     } else if (this.hasTransferEncoding) {
@@ -780,7 +832,7 @@ export class Http1RequestParser {
   }
 
   private messageComplete(): void {
-    if (this.upgrade) {
+    if (this.switchPending) {
       this.switchProtocols(); // after the body of an Upgrade request
       return;
     }
@@ -789,12 +841,33 @@ export class Http1RequestParser {
     this.state = persistent ? S_START : S_CLOSED;
   }
 
-  /** The bytes after this point belong to the protocol the request switched to. */
+  /** The bytes after this point belong to the protocol the request switches to, if the upstream agrees. */
   private switchProtocols(): void {
-    this.state = S_OPAQUE;
+    this.state = S_SWITCH_WAIT;
+  }
+
+  /** Keeps bytes that arrive while a switch is pending; past the cap they and all later bytes are opaque. */
+  private hold(ptr: usize, len: i32): void {
+    let n = this.heldLen;
+    if (n + len > MAX_SWITCH_HOLD_BYTES) {
+      this.opaqueBytes += <u64>(n + len);
+      this.held = null;
+      this.heldLen = 0;
+      this.state = S_OPAQUE;
+      return;
+    }
+    let size = this.held === null ? 0 : this.held!.length;
+    if (size < n + len) {
+      let bigger = new Uint8Array(min(MAX_SWITCH_HOLD_BYTES, max(256, max(n + len, size << 1))));
+      if (n > 0) memory.copy(bigger.dataStart, this.held!.dataStart, <usize>n);
+      this.held = bigger;
+    }
+    memory.copy(this.held!.dataStart + <usize>n, ptr, <usize>len);
+    this.heldLen = n + len;
   }
 
   private resetMessage(): void {
+    this.switchPending = false;
     this.targetLen = 0;
     this.targetTruncated = false;
     this.upgrade = false;
