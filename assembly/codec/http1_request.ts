@@ -13,7 +13,9 @@
 // ICE request lines), CRLF line ends only, no obs-fold, one Content-Length,
 // Transfer-Encoding only with `chunked` last and never with Content-Length.
 // Where llhttp reports a request head and then an error (a Transfer-Encoding
-// without chunked), the head is counted too.
+// without chunked), the head is counted too. After a CONNECT or Upgrade request
+// (and its body) the following bytes are held until the codec reports the
+// upstream's answer (`resolveSwitch`); the HTTP/2 preface switches at once.
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
