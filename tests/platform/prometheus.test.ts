@@ -1,0 +1,133 @@
+// sitio through a real Prometheus (started by scripts/test_prometheus.sh's checks, on free
+// ports): Prometheus scrapes the harness Envoy's /stats/prometheus, and the sitio series come
+// out of its HTTP API with their labels and values intact, usable with rate() and
+// histogram_quantile(); every query of envoy/sitio-dashboard.json returns data;
+// `promtool check metrics` parses a scrape.
+
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Agent } from "node:http";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, startEnvoy, type Envoy } from "../harness/envoy.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
+import { httpRequest } from "../harness/traffic.js";
+
+const DASHBOARD = join(ROOT, "envoy/sitio-dashboard.json");
+/** Paths sent to the L4 HTTP listener each round: "/" answers 200, the others 404. */
+const WEB_PATHS: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };
+const ROUNDS = 2;
+
+let envoy: Envoy;
+let prometheus: Prometheus;
+
+/** One round of traffic to every listener of the shipped envoy.yaml, one keep-alive connection each. */
+async function driveEveryListener(): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  for (const [path, n] of Object.entries(WEB_PATHS)) {
+    for (let i = 0; i < n; i++) expect((await httpRequest(envoy.port(18000), path, { agent })).status).toBe(path === "/" ? 200 : 404);
+  }
+  agent.destroy();
+}
+
+const webRequests = (s: Sample[]) => Object.keys(WEB_PATHS).reduce((sum, p) => sum + (value(s, "sitio_tcp_requests_total", { method: "GET", endpoint: p, plugin: "sitio_web" }) ?? 0), 0);
+const sentPerRound = Object.values(WEB_PATHS).reduce((a, b) => a + b, 0);
+const promSum = (r: PromResult[]) => r.reduce((sum, x) => sum + Number(x.value[1]), 0);
+const WEB_TOTAL = `sum(sitio_tcp_requests_total{plugin="sitio_web"})`;
+
+/** A series' identity without the labels Prometheus adds. */
+function seriesKey(name: string, labels: Record<string, string>): string {
+  const own = Object.entries(labels).filter(([k]) => k !== "job" && k !== "instance" && k !== "__name__");
+  return `${name}{${own.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`;
+}
+
+beforeAll(async () => {
+  envoy = await startEnvoy({ name: "prometheus" });
+  prometheus = await startPrometheus({ name: "prometheus", targets: [envoy.admin.replace("http://", "")] });
+  // Two rounds with a scrape in between, so rate() has two points that differ.
+  for (let round = 1; round <= ROUNDS; round++) {
+    await driveEveryListener();
+    await envoy.waitForStats((s) => webRequests(s) === round * sentPerRound && value(s, "sitio_tcp_active_connections", { plugin: "sitio_web" }) === 0, `round ${round} counted`);
+    await prometheus.waitFor(WEB_TOTAL, (r) => promSum(r) === round * sentPerRound, `Prometheus scraped round ${round}`);
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await envoy?.stop();
+});
+
+describe("Prometheus scraping Envoy's /stats/prometheus", () => {
+  test("every sitio series arrives with its labels and Envoy's exact value", async () => {
+    const fromEnvoy = new Map((await envoy.scrape()).filter((s) => s.name.startsWith("sitio_")).map((s) => [seriesKey(s.name, s.labels), s.value]));
+    expect(fromEnvoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(2 * ROUNDS);
+    let fromPrometheus = new Map<string, number>();
+    await prometheus.waitFor(
+      `{__name__=~"sitio_.+"}`,
+      (r) => {
+        fromPrometheus = new Map(r.map((x) => [seriesKey(x.metric.__name__, x.metric), Number(x.value[1])]));
+        return fromPrometheus.size === fromEnvoy.size && [...fromEnvoy].every(([k, v]) => fromPrometheus.get(k) === v);
+      },
+      "Prometheus holding Envoy's latest sitio values",
+    ).catch(() => undefined);
+    expect(Object.fromEntries(fromPrometheus)).toEqual(Object.fromEntries(fromEnvoy));
+    const [one] = await prometheus.query(`sitio_tcp_requests_total{endpoint="/api/items"}`);
+    expect(Object.keys(one.metric).sort()).toEqual(["__name__", "endpoint", "instance", "job", "method", "plugin"]);
+  });
+
+  test("counters work with rate(): every endpoint sent to has a positive rate", async () => {
+    const r = await prometheus.query(`sum by (endpoint) (rate(sitio_tcp_requests_total{plugin="sitio_web"}[1m])) > 0`);
+    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(WEB_PATHS).sort());
+    const cx = await prometheus.query(`rate(sitio_tcp_connections_total{plugin="sitio_web"}[1m])`);
+    expect(Number(cx[0]?.value[1])).toBeGreaterThan(0);
+  });
+
+  test("latency buckets work with histogram_quantile(): a finite p50 and p99 per endpoint, p50 ≤ p99", async () => {
+    const q = (p: number) => prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(sitio_tcp_request_duration_ms_bucket{plugin="sitio_web"}[1m])))`);
+    const [p50, p99] = [await q(0.5), await q(0.99)];
+    const byEndpoint = (r: PromResult[]) => Object.fromEntries(r.map((x) => [x.metric.endpoint, Number(x.value[1])]));
+    const [a, b] = [byEndpoint(p50), byEndpoint(p99)];
+    expect(Object.keys(b).sort()).toEqual(Object.keys(WEB_PATHS).sort());
+    for (const endpoint of Object.keys(WEB_PATHS)) {
+      expect(Number.isFinite(a[endpoint]), `p50 of ${endpoint}: ${a[endpoint]}`).toBe(true);
+      expect(b[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
+      expect(a[endpoint]).toBeLessThanOrEqual(b[endpoint]);
+      expect(b[endpoint], "the local example service answers well within a second").toBeLessThan(1000);
+    }
+  });
+
+  test("every query of envoy/sitio-dashboard.json returns data from the real Prometheus", async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+      panels: { title: string; type: string; targets?: { expr: string }[] }[];
+      templating: { list: { name: string; definition?: string }[] };
+    };
+    // The plugin variable: label_values(<metric>, plugin) is Grafana's call of this API.
+    const variable = dashboard.templating.list.find((v) => v.name === "plugin")!;
+    const [, metric, label] = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition!)!;
+    expect(await prometheus.labelValues(label, metric)).toContain("sitio_web");
+
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    expect(queries.length).toBeGreaterThanOrEqual(8);
+    const empty: string[] = [];
+    for (const { panel, expr } of queries) {
+      // What Grafana substitutes: "All" plugins, and a rate window of several scrape intervals.
+      const promql = expr.replaceAll("$__rate_interval", "1m").replaceAll("$plugin", ".+");
+      const r = await prometheus.query(promql);
+      if (r.length === 0 || r.some((x) => Number.isNaN(Number(x.value[1])))) empty.push(`${panel}: ${promql} → ${JSON.stringify(r)}`);
+    }
+    expect(empty).toEqual([]);
+  });
+
+  test("promtool check metrics parses a scrape; sitio's only lint notes are the missing HELP text and the agreed *_ms names", async () => {
+    const text = await (await fetch(`${envoy.admin}/stats/prometheus`)).text();
+    const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    const out = `${run.stdout}${run.stderr}`;
+    // promtool exits 1 when the text does not parse, 3 when it parses with lint notes.
+    expect(run.status, out.slice(0, 2000)).not.toBe(1);
+    expect(out).not.toContain("error while linting");
+    const sitioNotes = out.split("\n").filter((l) => l.startsWith("sitio_"));
+    const unexpected = sitioNotes.filter((l) => !/ no help text$/.test(l) && !/^sitio_\w+_duration_ms metric names should not contain abbreviated units$/.test(l));
+    expect(unexpected).toEqual([]);
+  });
+});
