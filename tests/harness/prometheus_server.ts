@@ -1,10 +1,24 @@
 // startPrometheus(): a real Prometheus (the `prometheus` binary on PATH, Debian's package)
-// scraping Envoy's /stats/prometheus, on a free port, with its data in .test-logs/.
+// on the shipped envoy/prometheus.yml, scraping Envoy's /stats/prometheus, on a free port,
+// with its data in .test-logs/. Only the scrape target and the interval are changed.
 
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, freePort, sleep } from "./envoy.js";
+
+export const SHIPPED_PROMETHEUS_CONFIG = join(ROOT, "envoy/prometheus.yml");
+
+/** The shipped Prometheus config scraping `targets` every `interval` instead of 127.0.0.1:8001 every 5 s. */
+export function remapPrometheusConfig(text: string, targets: string[], interval: string): string {
+  const out = text
+    .replace(/targets: \["127\.0\.0\.1:8001"\]/, `targets: [${targets.map((t) => JSON.stringify(t)).join(", ")}]`)
+    .replace(/(scrape_interval|evaluation_interval): 5s/g, `$1: ${interval}`);
+  if (out.includes("127.0.0.1:8001") || out.includes(": 5s") || !out.includes(targets[0])) {
+    throw new Error(`envoy/prometheus.yml changed shape: update remapPrometheusConfig()`);
+  }
+  return out;
+}
 
 export interface PromResult {
   metric: Record<string, string>;
@@ -37,23 +51,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const dir = join(ROOT, ".test-logs", `${opts.name}-prometheus-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const interval = opts.interval ?? "1s";
   const configFile = join(dir, "prometheus.yml");
-  writeFileSync(
-    configFile,
-    [
-      "global:",
-      `  scrape_interval: ${interval}`,
-      `  evaluation_interval: ${interval}`,
-      "scrape_configs:",
-      "  - job_name: sitio",
-      // Envoy serves the Prometheus text format here, not on /metrics.
-      "    metrics_path: /stats/prometheus",
-      "    static_configs:",
-      `      - targets: [${opts.targets.map((t) => JSON.stringify(t)).join(", ")}]`,
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(configFile, remapPrometheusConfig(readFileSync(SHIPPED_PROMETHEUS_CONFIG, "utf8"), opts.targets, opts.interval ?? "1s"));
   const logFile = join(dir, "prometheus.log");
   const log = createWriteStream(logFile);
   const child = spawn(
