@@ -12,10 +12,10 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "node:http";
-import { createInterface } from "node:readline";
 import { scrape, series, type Sample } from "../tests/harness/prometheus.js";
 import { buckets, quantile } from "../tests/harness/histogram.js";
-import { closeSocket, httpRequest, openSocket } from "../tests/harness/traffic.js";
+import { httpRequest } from "../tests/harness/traffic.js";
+import { FooClient } from "../tests/harness/foo_client.js";
 import { sleep } from "../tests/harness/envoy.js";
 
 const { values: opts } = parseArgs({
@@ -90,22 +90,20 @@ async function httpWorker(): Promise<void> {
 
 let seq = 0;
 async function fooWorker(): Promise<void> {
-  const sock = await openSocket(port);
-  const lines = createInterface({ input: sock })[Symbol.asyncIterator]();
+  const foo = await FooClient.connect(port);
   try {
     while (next < total) {
       next++;
-      sock.write(`REQ ${++seq} Hey\n`);
-      const reply = await lines.next();
-      if (reply.done) {
+      try {
+        record("REQ -", await foo.request(++seq));
+      } catch {
         errors++;
         break;
       }
-      record("REQ -", String(reply.value).split(" ")[0]);
       done++;
     }
   } finally {
-    await closeSocket(sock);
+    await foo.close();
   }
 }
 

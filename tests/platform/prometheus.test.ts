@@ -5,36 +5,40 @@
 // `promtool check metrics` parses a scrape.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Agent } from "node:http";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, startEnvoy, type Envoy } from "../harness/envoy.js";
-import { value, type Sample } from "../harness/prometheus.js";
+import type { Sample } from "../harness/prometheus.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
-import { httpRequest } from "../harness/traffic.js";
+import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
 
 const DASHBOARD = join(ROOT, "envoy/sitio-dashboard.json");
-/** Paths sent to the L4 HTTP listener each round: "/" answers 200, the others 404. */
-const WEB_PATHS: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };
 const ROUNDS = 2;
 
 let envoy: Envoy;
 let prometheus: Prometheus;
 
-/** One round of traffic to every listener of the shipped envoy.yaml, one keep-alive connection each. */
+const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
+
+/** One round of traffic to every listener of the shipped envoy.yaml. */
 async function driveEveryListener(): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  for (const [path, n] of Object.entries(WEB_PATHS)) {
-    for (let i = 0; i < n; i++) expect((await httpRequest(envoy.port(18000), path, { agent })).status).toBe(path === "/" ? 200 : 404);
-  }
-  agent.destroy();
+  await driveHttpMix(envoy.port(WEB), WEB_MIX);
+  if (FOO !== undefined) await driveFoo(envoy.port(FOO), FOO_MESSAGES);
+  if (HTTP !== undefined) await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
 }
 
-const webRequests = (s: Sample[]) => Object.keys(WEB_PATHS).reduce((sum, p) => sum + (value(s, "sitio_tcp_requests_total", { method: "GET", endpoint: p, plugin: "sitio_web" }) ?? 0), 0);
-const sentPerRound = Object.values(WEB_PATHS).reduce((a, b) => a + b, 0);
-const promSum = (r: PromResult[]) => r.reduce((sum, x) => sum + Number(x.value[1]), 0);
-const WEB_TOTAL = `sum(sitio_tcp_requests_total{plugin="sitio_web"})`;
+/** What sitio must have counted after `round` rounds: expression for Prometheus, check for Envoy's scrape. */
+const counts = (round: number) => [
+  { expr: `sum(sitio_tcp_requests_total{plugin="sitio_web"})`, n: round * sum(WEB_MIX) },
+  ...(FOO !== undefined ? [{ expr: `sum(sitio_tcp_responses_total{plugin="sitio_foo"})`, n: round * FOO_MESSAGES }] : []),
+  ...(HTTP !== undefined ? [{ expr: `sum(sitio_http_requests_total{plugin="sitio_http"})`, n: round * sum(HTTP_MIX) }] : []),
+];
+const envoyTotal = (s: Sample[], expr: string) => {
+  const [, name, plugin] = /^sum\((\w+)\{plugin="(\w+)"\}\)$/.exec(expr)!;
+  return total(s, name, { plugin });
+};
+const promSum = (r: PromResult[]) => r.reduce((a, x) => a + Number(x.value[1]), 0);
 
 /** A series' identity without the labels Prometheus adds. */
 function seriesKey(name: string, labels: Record<string, string>): string {
@@ -48,8 +52,9 @@ beforeAll(async () => {
   // Two rounds with a scrape in between, so rate() has two points that differ.
   for (let round = 1; round <= ROUNDS; round++) {
     await driveEveryListener();
-    await envoy.waitForStats((s) => webRequests(s) === round * sentPerRound && value(s, "sitio_tcp_active_connections", { plugin: "sitio_web" }) === 0, `round ${round} counted`);
-    await prometheus.waitFor(WEB_TOTAL, (r) => promSum(r) === round * sentPerRound, `Prometheus scraped round ${round}`);
+    const want = counts(round);
+    await envoy.waitForStats((s) => want.every(({ expr, n }) => envoyTotal(s, expr) === n) && total(s, "sitio_tcp_active_connections", {}) === 0, `round ${round} counted`);
+    for (const { expr, n } of want) await prometheus.waitFor(expr, (r) => promSum(r) === n, `Prometheus scraped round ${round}`);
   }
 }, 90_000);
 
@@ -78,7 +83,7 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
 
   test("counters work with rate(): every endpoint sent to has a positive rate", async () => {
     const r = await prometheus.query(`sum by (endpoint) (rate(sitio_tcp_requests_total{plugin="sitio_web"}[1m])) > 0`);
-    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(WEB_PATHS).sort());
+    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(WEB_MIX).sort());
     const cx = await prometheus.query(`rate(sitio_tcp_connections_total{plugin="sitio_web"}[1m])`);
     expect(Number(cx[0]?.value[1])).toBeGreaterThan(0);
   });
@@ -88,8 +93,8 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
     const [p50, p99] = [await q(0.5), await q(0.99)];
     const byEndpoint = (r: PromResult[]) => Object.fromEntries(r.map((x) => [x.metric.endpoint, Number(x.value[1])]));
     const [a, b] = [byEndpoint(p50), byEndpoint(p99)];
-    expect(Object.keys(b).sort()).toEqual(Object.keys(WEB_PATHS).sort());
-    for (const endpoint of Object.keys(WEB_PATHS)) {
+    expect(Object.keys(b).sort()).toEqual(Object.keys(WEB_MIX).sort());
+    for (const endpoint of Object.keys(WEB_MIX)) {
       expect(Number.isFinite(a[endpoint]), `p50 of ${endpoint}: ${a[endpoint]}`).toBe(true);
       expect(b[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
       expect(a[endpoint]).toBeLessThanOrEqual(b[endpoint]);
