@@ -79,9 +79,9 @@ export class ProxyWasmHost {
     return id;
   }
 
-  /** Delivers a (new) plugin configuration to a root; returns what the module answered. */
-  configure(rootId: number, configuration: string): boolean {
-    const bytes = Buffer.from(configuration, "utf8");
+  /** Delivers a (new) plugin configuration (text, or raw bytes) to a root; returns what the module answered. */
+  configure(rootId: number, configuration: string | Buffer): boolean {
+    const bytes = typeof configuration === "string" ? Buffer.from(configuration, "utf8") : configuration;
     this.buffers.set(BufferType.PluginConfiguration, bytes);
     try {
       return this.call("proxy_on_configure", rootId, bytes.length) !== 0;
