@@ -26,8 +26,13 @@ envoy_binary() {
 }
 
 # import_image TAG BINARY PATH_IN_IMAGE USER CMD_JSON
+# Skipped when TAG already holds this binary built by this script (a label records their sha256); a replaced
+# image is removed, so repeated runs do not pile up 100 MB dangling images.
 import_image() {
-  local tag=$1 bin=$2 dest=$3 user=$4 cmd=$5 root lib
+  local tag=$1 bin=$2 dest=$3 user=$4 cmd=$5 root lib sum old
+  sum=$(cat "$bin" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
+  old=$(docker image inspect -f '{{.Id}} {{index .Config.Labels "sitio.binary.sha256"}}' "$tag" 2>/dev/null || true)
+  [ "${old#* }" = "$sum" ] && return 0
   root=$(mktemp -d)
   chmod 755 "$root"
   install -D -m755 "$bin" "$root$dest"
@@ -43,8 +48,10 @@ import_image() {
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     --change "USER $user" \
     --change "CMD $cmd" \
+    --change "LABEL sitio.binary.sha256=$sum" \
     - "$tag" >/dev/null
   rm -rf "$root"
+  [ -z "$old" ] || docker rmi "${old%% *}" >/dev/null 2>&1 || true
 }
 
 # Envoy runs as uid 101 like the official image (whose entrypoint drops to the `envoy` user).
