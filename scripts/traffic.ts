@@ -38,14 +38,17 @@ if (opts.help) {
   -p, --port PORT       the listener to send to                       [18000; 18001 with --foo]
       --foo             send Foo messages ("REQ <seq> <data>") instead of HTTP
       --admin URL       Envoy's admin, for /stats/prometheus          [http://127.0.0.1:8001]
-      --plugin NAME     the plugin label to read                      [sitio_web; sitio_foo with --foo]`);
+      --plugin NAME     the plugin label to read                      [the shipped listener's: sitio_web,
+                                                                       sitio_foo on 18001, sitio_http on 18080]`);
   process.exit(0);
 }
 
 const total = Number(opts.requests);
 const conns = Math.max(1, Math.min(Number(opts.connections), total));
 const port = Number(opts.port ?? (opts.foo ? 18001 : 18000));
-const plugin = opts.plugin ?? (opts.foo ? "sitio_foo" : "sitio_web");
+/** The plugin each listener of the shipped envoy.yaml runs. */
+const SHIPPED_PLUGINS: Record<number, string> = { 18000: "sitio_web", 18001: "sitio_foo", 18080: "sitio_http" };
+const plugin = opts.plugin ?? SHIPPED_PLUGINS[port] ?? "sitio_web";
 const paths = opts.paths.split(",").filter(Boolean);
 const tty = process.stderr.isTTY === true;
 const color = process.stdout.isTTY === true;

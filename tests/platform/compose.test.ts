@@ -60,5 +60,7 @@ describe("docker-compose up", () => {
       const [endpoint, status] = key.split(" ");
       expect(value(after, "sitio_http_requests_total", { method: "GET", endpoint, status, ...l7 }), key).toBe(n);
     }
+    // Both 404s, the example service's (/api/items) and Envoy's own (/nothing), get sitio's page.
+    expect(value(after, "sitio_http_custom_404_total", l7)).toBe(2);
   });
 });
