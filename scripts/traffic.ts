@@ -133,13 +133,21 @@ clearInterval(ticker);
 progress(true);
 const seconds = (Date.now() - started) / 1000;
 
-// The last response can reach the client a moment before sitio has counted it: poll briefly.
+// The last response can reach the client a moment before sitio has counted it, and Envoy
+// merges histograms from its workers one scrape behind the counters: poll briefly for both.
 const sentTotal = [...sent.values()].reduce((a, s) => a + s.count, 0);
+/** The duration histogram of the plugin's filter: L7 (sitio_http_*) or L4 (sitio_tcp_*). */
+const histogramOf = (s: Sample[]) => `sitio_${series(s, "sitio_http_requests_total", { plugin }).length ? "http" : "tcp"}_request_duration_ms`;
+const observed = (s: Sample[], name: string) => series(s, `${name}_count`, { plugin }).reduce((sum, x) => sum + x.value, 0);
 let after = await scrape(opts.admin);
-for (let deadline = Date.now() + 3000; counted(after) - counted(before) < sentTotal && Date.now() < deadline; ) {
+for (let deadline = Date.now() + 3000; Date.now() < deadline; ) {
+  const n = counted(after) - counted(before);
+  const h = histogramOf(after);
+  if (n >= sentTotal && observed(after, h) - observed(before, h) >= n) break;
   await sleep(50);
   after = await scrape(opts.admin);
 }
+const histogram = histogramOf(after);
 
 // One row per endpoint sent to or counted: sitio_http_requests_total splits by status, so sum those.
 const countedBy = new Map<string, number>();
@@ -151,7 +159,6 @@ for (const s of requestSeries(after)) {
   countedBy.set(key, (countedBy.get(key) ?? 0) + s.value - old);
   labelsOf.set(key, { method: s.labels.method, endpoint: s.labels.endpoint, plugin });
 }
-const histogram = requestSeries(after).some((s) => s.name.startsWith("sitio_http_")) ? "sitio_http_request_duration_ms" : "sitio_tcp_request_duration_ms";
 const ms = (v: number) => (Number.isNaN(v) ? "–" : v < 10 ? v.toFixed(2) : v.toFixed(1));
 
 const rows: string[][] = [["endpoint", "sent", "counted", "p50 ms", "p99 ms", "answers"]];
