@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, startEnvoy, type Envoy } from "../harness/envoy.js";
+import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
 import type { Sample } from "../harness/prometheus.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
 import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
@@ -65,18 +65,18 @@ afterAll(async () => {
 
 describe("Prometheus scraping Envoy's /stats/prometheus", () => {
   test("every sitio series arrives with its labels and Envoy's exact value", async () => {
-    const fromEnvoy = new Map((await envoy.scrape()).filter((s) => s.name.startsWith("sitio_")).map((s) => [seriesKey(s.name, s.labels), s.value]));
-    expect(fromEnvoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(2 * ROUNDS);
-    let fromPrometheus = new Map<string, number>();
-    await prometheus.waitFor(
-      `{__name__=~"sitio_.+"}`,
-      (r) => {
-        fromPrometheus = new Map(r.map((x) => [seriesKey(x.metric.__name__, x.metric), Number(x.value[1])]));
-        return fromPrometheus.size === fromEnvoy.size && [...fromEnvoy].every(([k, v]) => fromPrometheus.get(k) === v);
-      },
-      "Prometheus holding Envoy's latest sitio values",
-    ).catch(() => undefined);
-    expect(Object.fromEntries(fromPrometheus)).toEqual(Object.fromEntries(fromEnvoy));
+    // Traffic has stopped; Envoy merges histograms one scrape behind, so compare fresh reads of both until they agree.
+    const read = async () => ({
+      envoy: new Map((await envoy.scrape()).filter((s) => s.name.startsWith("sitio_")).map((s) => [seriesKey(s.name, s.labels), s.value])),
+      prometheus: new Map((await prometheus.query(`{__name__=~"sitio_.+"}`)).map((x) => [seriesKey(x.metric.__name__, x.metric), Number(x.value[1])])),
+    });
+    let last = await read();
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; last = await read()) {
+      if (last.prometheus.size === last.envoy.size && [...last.envoy].every(([k, v]) => last.prometheus.get(k) === v)) break;
+      await sleep(250);
+    }
+    expect(last.envoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(WEB_MIX["/api/items"] * ROUNDS);
+    expect(Object.fromEntries(last.prometheus)).toEqual(Object.fromEntries(last.envoy));
     const [one] = await prometheus.query(`sitio_tcp_requests_total{endpoint="/api/items"}`);
     expect(Object.keys(one.metric).sort()).toEqual(["__name__", "endpoint", "instance", "job", "method", "plugin"]);
   });
