@@ -133,6 +133,7 @@ export function proxy_on_log(context_id: u32): void {
 export function proxy_on_done(context_id: u32): u32 {
   if (networkStreams.has(context_id)) networkStreams.get(context_id).onDone();
   else if (httpStreams.has(context_id)) httpStreams.get(context_id).onDone();
+  else if (networkRoots.has(context_id)) networkRoots.get(context_id).onDone();
   return 1;
 }
 
