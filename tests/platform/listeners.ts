@@ -19,8 +19,8 @@ export const HTTP = shipped.has(18080) ? 18080 : undefined;
 export const WEB_MIX: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };
 /** Path → requests per round to :18080: "/" and "/api/*" are routed to the example service; "/nothing" has no route. */
 export const HTTP_MIX: Record<string, number> = { "/": 2, "/api/items": 1, "/nothing": 1 };
-/** Foo messages per round to :18001. */
-export const FOO_MESSAGES = 4;
+/** Foo messages per round to :18001 (the Foo server NAKs every fifth sequence number). */
+export const FOO_MESSAGES = 5;
 
 /** Answers seen by the client: "endpoint status" → count. */
 export type Tally = Map<string, number>;

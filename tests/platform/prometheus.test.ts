@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
 import type { Sample } from "../harness/prometheus.js";
+import { startFooServer, type FooServer } from "../../scripts/foo_server.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
 import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
 
@@ -18,6 +19,7 @@ const ROUNDS = 2;
 
 let envoy: Envoy;
 let prometheus: Prometheus;
+let fooServer: FooServer | undefined;
 
 const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
 
@@ -48,6 +50,7 @@ function seriesKey(name: string, labels: Record<string, string>): string {
 
 beforeAll(async () => {
   envoy = await startEnvoy({ name: "prometheus" });
+  if (FOO !== undefined) fooServer = await startFooServer({ port: envoy.port(8098) });
   prometheus = await startPrometheus({ name: "prometheus", targets: [envoy.admin.replace("http://", "")] });
   // Two rounds with a scrape in between, so rate() has two points that differ.
   for (let round = 1; round <= ROUNDS; round++) {
@@ -61,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await envoy?.stop();
+  await fooServer?.close();
 });
 
 describe("Prometheus scraping Envoy's /stats/prometheus", () => {
@@ -90,9 +94,10 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
 
   const histograms = [
     { name: "sitio_tcp_request_duration_ms", plugin: "sitio_web", endpoints: Object.keys(WEB_MIX) },
+    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_ms", plugin: "sitio_foo", endpoints: ["-"] }] : []),
     ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_ms", plugin: "sitio_http", endpoints: Object.keys(HTTP_MIX) }] : []),
   ];
-  test.each(histograms)("latency buckets work with histogram_quantile(): $name has a finite p50 ≤ p99 per endpoint", async ({ name, plugin, endpoints }) => {
+  test.each(histograms)("latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint", async ({ name, plugin, endpoints }) => {
     const q = async (p: number) =>
       Object.fromEntries(
         (await prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [x.metric.endpoint, Number(x.value[1])]),
