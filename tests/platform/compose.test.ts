@@ -44,6 +44,8 @@ describe("docker-compose up", () => {
 
   test.runIf(FOO !== undefined)(`:18001 → sitio_foo → the Foo server container: ${FOO_MESSAGES} REQs, each answered`, async () => {
     const tally = await driveFoo(FOO!, FOO_MESSAGES);
+    // The Foo server NAKs sequence numbers that are multiples of 5: REQ 1..5 → 4 ACK, 1 NAK.
+    expect(Object.fromEntries(tally)).toEqual({ ACK: 4, NAK: 1 });
     const foo = { plugin: "sitio_foo" };
     const after = await pollStats(ADMIN, (s) => total(s, "sitio_tcp_responses_total", foo) === FOO_MESSAGES, `${FOO_MESSAGES} Foo replies counted`);
     expect(value(after, "sitio_tcp_requests_total", { method: "REQ", ...foo })).toBe(FOO_MESSAGES);
