@@ -38,6 +38,7 @@ export const TCP_REQUESTS_LAST_1S = new MetricFamily("sitio_tcp_requests_last_1s
 export const TCP_REQUESTS_LAST_10S = new MetricFamily("sitio_tcp_requests_last_10s", MetricType.Gauge);
 export const TCP_RESPONSES_LAST_1S = new MetricFamily("sitio_tcp_responses_last_1s", MetricType.Gauge);
 export const TCP_RESPONSES_LAST_10S = new MetricFamily("sitio_tcp_responses_last_10s", MetricType.Gauge);
+export const TCP_CUSTOM_404_TOTAL = new MetricFamily("sitio_tcp_custom_404_total", MetricType.Counter);
 
 // ---- HTTP (L7) filter
 export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter);

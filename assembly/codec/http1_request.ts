@@ -27,6 +27,10 @@ export const MAX_TARGET_BYTES = 1024;
 const MAX_METHOD_BYTES = 24;
 /** Longest accepted request head (request line + headers), as Envoy's default. */
 export const MAX_HEAD_BYTES = 60 * 1024;
+/** Client bytes held while a protocol switch awaits the upstream's answer; beyond this the connection is opaque. */
+export const MAX_SWITCH_HOLD_BYTES = 16 * 1024;
+/** What follows the request line of the HTTP/2 connection preface. */
+const PRI_PREFACE_REST = "\r\nSM\r\n\r\n";
 
 // states
 const S_START = 0;
@@ -54,6 +58,10 @@ const S_TRAILER_LF = 21;
 const S_TRAILERS_LF = 22;
 /** After an error, a protocol switch, or a request that closes the connection. */
 const S_OPAQUE = 23;
+/** After a CONNECT/Upgrade request: bytes are held until the upstream accepts or refuses (`resolveSwitch`). */
+const S_SWITCH_WAIT = 24;
+/** After "PRI * HTTP/2.0\r\n": the rest of the HTTP/2 connection preface. */
+const S_PRI_PREFACE = 25;
 
 // headers sitio cares about
 const H_OTHER = 0;
@@ -98,6 +106,11 @@ export class Http1RequestParser {
   upgrade: bool = false;
   /** Bytes consumed since the parser went opaque (not HTTP, or past a protocol switch). */
   opaqueBytes: u64 = 0;
+  /**
+   * Requests begun so far (bumped on the first byte of each request line). The
+   * codec timestamps a request's first byte by watching this change.
+   */
+  started: u32 = 0;
 
   // ---- internal state
   private state: i32 = S_START;
@@ -123,6 +136,10 @@ export class Http1RequestParser {
   private hasUpgrade: bool = false;
   private remaining: u64 = 0;
   private chunkDigits: i32 = 0;
+  /** The last request asked for a switch: once it (and its body) ends, wait for the upstream's answer. */
+  private switchPending: bool = false;
+  private held: Uint8Array | null = null;
+  private heldLen: i32 = 0;
 
   /** True once the parser has stopped reading HTTP on this connection. */
   get opaque(): bool {
@@ -134,6 +151,38 @@ export class Http1RequestParser {
     this.state = S_OPAQUE;
   }
 
+  /**
+   * True after a CONNECT or Upgrade request (and its body): the bytes that
+   * follow are held, not parsed, until `resolveSwitch` says what they are.
+   */
+  get awaitingSwitch(): bool {
+    return this.state == S_SWITCH_WAIT;
+  }
+
+  /**
+   * The upstream answered the last CONNECT/Upgrade request. Accepted (101, or
+   * 2xx to CONNECT): the held bytes and all later ones are opaque. Refused:
+   * parsing resumes; returns the held bytes, which the caller must feed to
+   * `execute` again before any newer bytes (null when none were held). Also
+   * valid while the request's body is still arriving.
+   */
+  resolveSwitch(accepted: bool): Uint8Array | null {
+    let held = this.held;
+    let n = this.heldLen;
+    this.held = null;
+    this.heldLen = 0;
+    this.switchPending = false;
+    if (accepted) {
+      this.opaqueBytes += <u64>n;
+      this.state = S_OPAQUE;
+      return null;
+    }
+    if (this.state != S_SWITCH_WAIT) return null;
+    this.messageComplete();
+    if (held === null || n == 0) return null;
+    return held.subarray(0, n);
+  }
+
   /** Consumes bytes until one event or the end of the data; returns the count consumed. */
   execute(ptr: usize, len: i32): i32 {
     this.event = RequestEvent.None;
@@ -142,6 +191,10 @@ export class Http1RequestParser {
       let s = this.state;
       if (s == S_OPAQUE) {
         this.opaqueBytes += <u64>(len - i);
+        return len;
+      }
+      if (s == S_SWITCH_WAIT) {
+        this.hold(ptr + <usize>i, len - i);
         return len;
       }
       if (s == S_BODY || s == S_CHUNK_DATA) {
@@ -184,6 +237,7 @@ export class Http1RequestParser {
         if (c == 13 || c == 10) return true; // empty lines between requests
         if (!isTokenChar(c)) return false;
         this.resetMessage();
+        this.started++;
         this.methodBuf[0] = <u8>c;
         this.methodLen = 1;
         this.headBytes = 1;
@@ -238,7 +292,14 @@ export class Http1RequestParser {
       }
       case S_LINE_LF: {
         if (c != 10) return false;
-        this.state = S_HEADER_START;
+        this.state = this.isPri() ? S_PRI_PREFACE : S_HEADER_START;
+        this.versionPos = 0;
+        return true;
+      }
+      case S_PRI_PREFACE: {
+        // the HTTP/2 preface is a switch that needs no answer: no request is counted
+        if (c != <i32>PRI_PREFACE_REST.charCodeAt(this.versionPos++)) return false;
+        if (this.versionPos == PRI_PREFACE_REST.length) this.state = S_OPAQUE;
         return true;
       }
       case S_HEADER_START: {
@@ -488,10 +549,13 @@ export class Http1RequestParser {
     this.method = latin1(changetype<usize>(this.methodBuf.buffer), this.methodLen);
     let tb = this.targetBuf;
     this.target = tb === null ? "" : latin1(changetype<usize>(tb.buffer), this.targetLen);
-    this.upgrade = this.method == "CONNECT" || (this.hasUpgrade && this.connUpgrade);
+    let connect = this.method == "CONNECT";
+    this.upgrade = connect || (this.hasUpgrade && this.connUpgrade);
     this.event = RequestEvent.Head;
-    if (this.upgrade) {
-      this.state = S_OPAQUE;
+    // CONNECT switches right after its head (a body is not read), Upgrade after its body
+    this.switchPending = this.upgrade;
+    if (connect) {
+      this.state = S_SWITCH_WAIT;
     } else if (this.chunked) {
       this.state = S_CHUNK_SIZE;
       this.chunkDigits = 0;
@@ -506,11 +570,41 @@ export class Http1RequestParser {
   }
 
   private messageComplete(): void {
+    if (this.switchPending) {
+      this.state = S_SWITCH_WAIT;
+      return;
+    }
     let persistent = this.major == 1 && this.minor >= 1 ? !this.connClose : this.connKeepAlive && !this.connClose;
     this.state = persistent ? S_START : S_OPAQUE;
   }
 
+  private isPri(): bool {
+    let m = this.methodBuf;
+    return this.methodLen == 3 && m[0] == 80 && m[1] == 82 && m[2] == 73; // "PRI"
+  }
+
+  /** Keeps bytes that arrive while a switch is pending; past the cap they and all later bytes are opaque. */
+  private hold(ptr: usize, len: i32): void {
+    let n = this.heldLen;
+    if (n + len > MAX_SWITCH_HOLD_BYTES) {
+      this.opaqueBytes += <u64>(n + len);
+      this.held = null;
+      this.heldLen = 0;
+      this.state = S_OPAQUE;
+      return;
+    }
+    let size = this.held === null ? 0 : this.held!.length;
+    if (size < n + len) {
+      let bigger = new Uint8Array(min(MAX_SWITCH_HOLD_BYTES, max(256, max(n + len, size << 1))));
+      if (n > 0) memory.copy(bigger.dataStart, this.held!.dataStart, <usize>n);
+      this.held = bigger;
+    }
+    memory.copy(this.held!.dataStart + <usize>n, ptr, <usize>len);
+    this.heldLen = n + len;
+  }
+
   private resetMessage(): void {
+    this.switchPending = false;
     this.targetLen = 0;
     this.targetTruncated = false;
     this.upgrade = false;

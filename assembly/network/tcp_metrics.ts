@@ -23,6 +23,7 @@ import {
   TCP_UNMATCHED_RESPONSES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
   TCP_UNTIMED_REQUESTS_TOTAL,
+  TCP_CUSTOM_404_TOTAL,
 } from "../metrics";
 import { RateWindow } from "./rate_window";
 
@@ -47,6 +48,8 @@ export class TcpMetrics {
   private malformedUpstream: u32;
   private requestRate: RateWindow;
   private responseRate: RateWindow;
+  /** Upstream 404 responses rewritten to the configured page. */
+  readonly custom404: u32;
   private endpoints: EndpointLabels;
   private series: Map<string, EndpointSeries> = new Map();
   private responses: Map<string, u32> = new Map();
@@ -67,6 +70,7 @@ export class TcpMetrics {
     this.malformedUpstream = TCP_MALFORMED_MESSAGES_TOTAL.series(label("direction", "upstream") + p);
     this.requestRate = new RateWindow(TCP_REQUESTS_LAST_1S.series(p), TCP_REQUESTS_LAST_10S.series(p));
     this.responseRate = new RateWindow(TCP_RESPONSES_LAST_1S.series(p), TCP_RESPONSES_LAST_10S.series(p));
+    this.custom404 = TCP_CUSTOM_404_TOTAL.series(p);
   }
 
   /** A new configuration for the same plugin (series already defined stay as they are). */
