@@ -32,7 +32,10 @@ describe("docker-compose up", () => {
     const sent = "GET /raw?x=1 HTTP/1.1\r\nHost: compose.test\r\nConnection: close\r\n\r\n";
     const ex = await rawExchange(WEB, [sent]);
     expect(countResponses(ex.received)).toBe(1);
-    const after = await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 2 && web(s, "sitio_tcp_active_connections") === 0, "the raw connection closed");
+    expect(ex.received.toString()).toContain("This page was put in by sitio's network filter.");
+    // Envoy merges histograms a scrape behind the counters: wait for the timings too.
+    const timed = (s: Sample[]) => total(s, "sitio_tcp_request_duration_ms_count", { plugin: "sitio_web" });
+    const after = await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 2 && web(s, "sitio_tcp_active_connections") === 0 && timed(s) === sum(WEB_MIX) + 1, "the raw connection closed and every request timed");
 
     for (const [path, n] of Object.entries(WEB_MIX)) expect(web(after, "sitio_tcp_requests_total", { method: "GET", endpoint: path }), path).toBe(n);
     expect(web(after, "sitio_tcp_requests_total", { method: "GET", endpoint: "/raw" })).toBe(1);
@@ -40,6 +43,11 @@ describe("docker-compose up", () => {
     expect(web(after, "sitio_tcp_rx_bytes_total") - web(before, "sitio_tcp_rx_bytes_total")).toBe(sent.length);
     expect(web(after, "sitio_tcp_tx_bytes_total") - web(before, "sitio_tcp_tx_bytes_total")).toBe(ex.received.length);
     expect(web(after, "sitio_tcp_unparsed_bytes_total")).toBe(0);
+    // Responses: 3 × 200 from "/", and 404s from /api/items (2), /missing (1) and /raw (1), each given sitio's page.
+    expect(web(after, "sitio_tcp_responses_total", { status: "2xx" })).toBe(3);
+    expect(web(after, "sitio_tcp_responses_total", { status: "4xx" })).toBe(4);
+    expect(web(after, "sitio_tcp_custom_404_total")).toBe(4);
+    expect(web(after, "sitio_tcp_request_duration_ms_count", { method: "GET", endpoint: "/" })).toBe(3);
   });
 
   test.runIf(FOO !== undefined)(`:18001 → sitio_foo → the Foo server container: ${FOO_MESSAGES} REQs, each answered`, async () => {
