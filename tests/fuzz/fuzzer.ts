@@ -140,7 +140,7 @@ function connectionCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: b
   conn.close();
   const counted = f(REQS) - before.reqs;
   const bound = maxRequests(input.down);
-  check(counted <= bound, `counted ${counted} requests, the bytes hold at most ${bound}`);
+  check(counted <= bound, `counted ${counted} requests, the bytes hold at most ${bound} (line feeds)`);
   if (input.exactRequests !== undefined) check(counted === input.exactRequests, `counted ${counted} requests, sent ${input.exactRequests}`);
   check(f("sitio_tcp_rx_bytes_total") - before.rx === input.down.length, "rx bytes differ from bytes sent");
   check(f("sitio_tcp_unparsed_bytes_total") - before.unparsed <= input.down.length, "more unparsed bytes than bytes sent");

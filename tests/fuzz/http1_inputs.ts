@@ -3,7 +3,7 @@
 // Each generator returns the bytes of one connection in each direction and,
 // when the stream is well-formed by construction, the exact number of
 // requests sitio must count. For everything else the invariant is an upper
-// bound: a counted request head always ends in its own "\r\n\r\n".
+// bound: a counted request head always ends in its own line feed.
 
 import { Rng } from "./rng.js";
 
@@ -214,10 +214,14 @@ export function huge(r: Rng): ConnectionInput {
   return { kind: oneHeader ? "huge-header" : "many-headers", down: head, up: Buffer.alloc(0), exactRequests: head.length <= 60 * 1024 ? 1 : 0 };
 }
 
-/** Upper bound on the requests in a stream: disjoint "\r\n\r\n" occurrences. */
+/**
+ * Upper bound on the requests in a stream: its line feeds. Every counted
+ * request head ends in its own LF: "\r\n\r\n" for HTTP/1.x, and a single line
+ * end for an HTTP/0.9 request line, which the llhttp-conformant parser accepts.
+ */
 export function maxRequests(down: Buffer): number {
   let n = 0;
-  for (let i = down.indexOf("\r\n\r\n"); i >= 0; i = down.indexOf("\r\n\r\n", i + 4)) n++;
+  for (let i = down.indexOf(10); i >= 0; i = down.indexOf(10, i + 1)) n++;
   return n;
 }
 
