@@ -77,6 +77,8 @@ export interface StartOptions {
   /** Extra ports to pin: shipped port → port. */
   ports?: Record<number, number>;
   extraArgs?: string[];
+  /** Envoy's log-level flags (default: wasm at debug, quoted in failures; benchmarks run as `npm start` does). */
+  logArgs?: string[];
 }
 
 let counter = 0;
@@ -93,7 +95,7 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
   const log = createWriteStream(logFile);
   const child = spawn(
     envoyBinary(),
-    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", "--component-log-level", "wasm:debug", ...(opts.extraArgs ?? [])],
+    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout!.pipe(log);
