@@ -123,9 +123,10 @@ function start(name: string, configText: string): Promise<Envoy> {
   return startEnvoy({ name: `bench-${name}`, configText, logArgs: ["--log-level", "warning"] });
 }
 
-async function startPair(name: string, port: number, kind: FilterKind, shipped: string): Promise<Pair> {
+/** `tag` names Envoy's log and config files in .test-logs/. */
+async function startPair(name: string, tag: string, port: number, kind: FilterKind, shipped: string): Promise<Pair> {
   const without = withoutWasmFilter(shipped, port, kind);
-  const [w, wo] = await Promise.all([start(`${name}-with`, shipped), start(`${name}-without`, without)]);
+  const [w, wo] = await Promise.all([start(`${tag}-with`, shipped), start(`${tag}-without`, without)]);
   return { name, port, with: { label: "with", envoy: w }, without: { label: "without", envoy: wo } };
 }
 
@@ -381,7 +382,7 @@ async function main(): Promise<void> {
       continue;
     }
     log(`${def.name}:`);
-    const p = await startPair(def.name, def.port, def.kind, shipped);
+    const p = await startPair(def.name, def.key, def.port, def.kind, shipped);
     try {
       throughput.push(await throughputPair(p, o, log));
     } finally {
@@ -392,7 +393,7 @@ async function main(): Promise<void> {
   let newConnections: NewConnRow[] = [];
   if (o.only.has("conn")) {
     log("new connections through L4 :18000:");
-    const p = await startPair("L4 :18000 new connections", 18000, "network", shipped);
+    const p = await startPair("L4 :18000 new connections", "conn", 18000, "network", shipped);
     try {
       newConnections = await newConnectionRows(p, o, log);
     } finally {

@@ -20,12 +20,11 @@ export class NetworkStream {
     this.codec = newCodec(root.config, this.metrics);
   }
 
-  /** proxy_on_new_connection. */
-  onNewConnection(): u32 {
+  /** The connection was accepted (proxy_on_context_create; sitio does not export proxy_on_new_connection). */
+  onNewConnection(): void {
     this.open = true;
     incrementMetric(this.metrics.connections, 1);
     incrementMetric(this.metrics.active, 1);
-    return FilterStatus.Continue;
   }
 
   /** proxy_on_downstream_data: client bytes on their way upstream (observed, never changed). */
@@ -39,9 +38,6 @@ export class NetworkStream {
     return FilterStatus.Continue;
   }
 
-  /** proxy_on_downstream_connection_close. */
-  onDownstreamConnectionClose(peer: u32): void {}
-
   /** proxy_on_upstream_data: upstream bytes on their way to the client. */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
     if (size == 0) return FilterStatus.Continue;
@@ -54,10 +50,7 @@ export class NetworkStream {
     return FilterStatus.Continue;
   }
 
-  /** proxy_on_upstream_connection_close. */
-  onUpstreamConnectionClose(peer: u32): void {}
-
-  /** proxy_on_done / proxy_on_delete: the connection is over (runs its effect once). */
+  /** proxy_on_delete: the connection is over (runs its effect once). */
   onDone(): void {
     if (!this.open) return;
     this.open = false;
