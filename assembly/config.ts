@@ -15,8 +15,18 @@
 //       "placeholder": "{id}"
 //     }
 //   }
+//
+// `custom_404` present means enabled unless "enabled": false; an enabled page
+// needs a non-empty body. Errors are one line naming the key path, e.g.
+//   unknown key "custom_404.bdy"
+//   "endpoints.max_distinct" must be an integer from 1 to 10000, got "ten"
+
+import { JsonKind, JsonValue, parseJson, quote } from "./json";
+import { PROTOCOLS } from "./codec/registry";
 
 export const DEFAULT_MAX_ENDPOINTS = 100;
+export const MAX_ENDPOINTS_LIMIT = 10000;
+export const MAX_PLACEHOLDER_BYTES = 64;
 
 export class Config {
   protocol: string = "http1";
@@ -35,8 +45,162 @@ export class ConfigResult {
   constructor(public config: Config | null, public error: string) {}
 }
 
-/** Parses the plugin configuration text ("" means all defaults). */
+/** Parses the plugin configuration text ("" or only whitespace means all defaults). Never traps. */
 export function parseConfig(text: string): ConfigResult {
   if (text.trim().length == 0) return new ConfigResult(new Config(), "");
-  return new ConfigResult(null, "configuration is not supported yet");
+  let json = parseJson(text);
+  if (json.value === null) {
+    return new ConfigResult(null, "not valid JSON at byte " + json.offset.toString() + ": " + json.error);
+  }
+  let reader = new ConfigReader();
+  let config = reader.read(json.value!);
+  return reader.error.length > 0 ? new ConfigResult(null, reader.error) : new ConfigResult(config, "");
+}
+
+/** How a value is shown after "got": strings quoted, numbers as written, containers by kind. */
+function shown(v: JsonValue): string {
+  switch (v.kind) {
+    case JsonKind.Null: return "null";
+    case JsonKind.Bool: return v.bool ? "true" : "false";
+    case JsonKind.Number: return v.str.length > 32 ? v.str.substring(0, 32) + "..." : v.str;
+    case JsonKind.String: return quote(v.str);
+    case JsonKind.Array: return "an array";
+  }
+  return "an object";
+}
+
+/** Printable ASCII without space, `;`, `"` and `\` (the characters endpoint labels never hold raw). */
+function isLabelSafe(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c == 59 || c == 34 || c == 92) return false;
+  }
+  return true;
+}
+
+/** Printable ASCII, space included (a header value). */
+function isPrintableAscii(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+function protocolList(): string {
+  let out = "";
+  for (let i = 0; i < PROTOCOLS.length; i++) {
+    if (i > 0) out += ", ";
+    out += quote(unchecked(PROTOCOLS[i]));
+  }
+  return out;
+}
+
+/** Walks the JSON tree into a Config; the first problem found is kept in `error`. */
+class ConfigReader {
+  error: string = "";
+
+  read(root: JsonValue): Config {
+    let c = new Config();
+    if (root.kind != JsonKind.Object) {
+      this.error = "the configuration must be a JSON object, got " + shown(root);
+      return c;
+    }
+    for (let i = 0; i < root.keys.length && this.error.length == 0; i++) {
+      let key = unchecked(root.keys[i]);
+      let v = unchecked(root.items[i]);
+      if (key == "protocol") this.protocol(c, v);
+      else if (key == "custom_404") this.custom404(c, v);
+      else if (key == "endpoints") this.endpoints(c, v);
+      else this.error = "unknown key " + quote(key);
+    }
+    return c;
+  }
+
+  /** Records `"path" must be <expected>, got <value>`; returns false for `if (!ok) return this.wrong(...)`. */
+  wrong(path: string, expected: string, v: JsonValue): bool {
+    this.error = quote(path) + " must be " + expected + ", got " + shown(v);
+    return false;
+  }
+
+  protocol(c: Config, v: JsonValue): bool {
+    if (v.kind == JsonKind.String) {
+      for (let i = 0; i < PROTOCOLS.length; i++) {
+        if (unchecked(PROTOCOLS[i]) == v.str) {
+          c.protocol = v.str;
+          return true;
+        }
+      }
+    }
+    return this.wrong("protocol", "one of " + protocolList(), v);
+  }
+
+  custom404(c: Config, v: JsonValue): bool {
+    if (v.kind != JsonKind.Object) return this.wrong("custom_404", "an object", v);
+    c.custom404 = true;
+    for (let i = 0; i < v.keys.length; i++) {
+      let key = unchecked(v.keys[i]);
+      let m = unchecked(v.items[i]);
+      if (key == "enabled") {
+        if (m.kind != JsonKind.Bool) return this.wrong("custom_404.enabled", "true or false", m);
+        c.custom404 = m.bool;
+      } else if (key == "body") {
+        if (m.kind != JsonKind.String) return this.wrong("custom_404.body", "a string", m);
+        c.custom404Body = m.str;
+      } else if (key == "content_type") {
+        if (m.kind != JsonKind.String || m.str.length == 0 || !isPrintableAscii(m.str)) {
+          return this.wrong("custom_404.content_type", "a non-empty string of printable ASCII", m);
+        }
+        c.custom404ContentType = m.str;
+      } else {
+        this.error = "unknown key " + quote("custom_404." + key);
+        return false;
+      }
+    }
+    if (c.custom404 && c.custom404Body.length == 0) {
+      this.error = "\"custom_404.body\" must be a non-empty string when custom_404 is enabled";
+      return false;
+    }
+    return true;
+  }
+
+  endpoints(c: Config, v: JsonValue): bool {
+    if (v.kind != JsonKind.Object) return this.wrong("endpoints", "an object", v);
+    for (let i = 0; i < v.keys.length; i++) {
+      let key = unchecked(v.keys[i]);
+      let m = unchecked(v.items[i]);
+      if (key == "max_distinct") {
+        if (m.kind != JsonKind.Number || m.num != Math.floor(m.num) || m.num < 1 || m.num > <f64>MAX_ENDPOINTS_LIMIT) {
+          return this.wrong("endpoints.max_distinct", "an integer from 1 to " + MAX_ENDPOINTS_LIMIT.toString(), m);
+        }
+        c.maxEndpoints = <i32>m.num;
+      } else if (key == "collapse") {
+        if (!this.collapse(c, m)) return false;
+      } else if (key == "placeholder") {
+        if (m.kind != JsonKind.String || m.str.length == 0 || m.str.length > MAX_PLACEHOLDER_BYTES || !isLabelSafe(m.str)) {
+          return this.wrong(
+            "endpoints.placeholder",
+            "1 to " + MAX_PLACEHOLDER_BYTES.toString() + " characters of printable ASCII other than space ; \" \\",
+            m,
+          );
+        }
+        c.placeholder = m.str;
+      } else {
+        this.error = "unknown key " + quote("endpoints." + key);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  collapse(c: Config, v: JsonValue): bool {
+    if (v.kind != JsonKind.Array) return this.wrong("endpoints.collapse", "an array of \"numbers\", \"uuids\"", v);
+    for (let i = 0; i < v.items.length; i++) {
+      let item = unchecked(v.items[i]);
+      if (item.kind == JsonKind.String && item.str == "numbers") c.collapseNumbers = true;
+      else if (item.kind == JsonKind.String && item.str == "uuids") c.collapseUuids = true;
+      else return this.wrong("endpoints.collapse[" + i.toString() + "]", "\"numbers\" or \"uuids\"", item);
+    }
+    return true;
+  }
 }

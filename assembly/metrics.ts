@@ -30,6 +30,11 @@ export const TCP_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_requests_total", M
 export const TCP_REQUEST_DURATION_MS = new MetricFamily("sitio_tcp_request_duration_ms", MetricType.Histogram);
 export const TCP_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_responses_total", MetricType.Counter);
 
+// ---- HTTP (L7) filter
+export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter);
+export const HTTP_REQUEST_DURATION_MS = new MetricFamily("sitio_http_request_duration_ms", MetricType.Histogram);
+export const HTTP_CUSTOM_404_TOTAL = new MetricFamily("sitio_http_custom_404_total", MetricType.Counter);
+
 /** Label keys used in stat names; envoy.yaml has one `stats_tags` entry per key. */
 export const LABEL_KEYS: string[] = ["method", "endpoint", "status", "plugin"];
 

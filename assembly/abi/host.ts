@@ -7,6 +7,7 @@
 
 import * as sdk from "@solo-io/proxy-runtime/imports";
 import { freeHostMemory } from "./host_memory";
+import { latin1 } from "../latin1";
 
 // Imports the SDK lacks or binds wrongly (its `proxy_set_buffer_status` is
 // bound to the host's `proxy_get_buffer_status`).
@@ -56,6 +57,14 @@ export enum BufferType {
   GrpcReceiveBuffer = 5,
   VmConfiguration = 6,
   PluginConfiguration = 7,
+}
+
+/** ABI `HeaderMapType`. */
+export enum HeaderMapType {
+  RequestHeaders = 0,
+  RequestTrailers = 1,
+  ResponseHeaders = 2,
+  ResponseTrailers = 3,
 }
 
 /** ABI `MetricType`. */
@@ -193,4 +202,21 @@ export function logLevel(): LogLevel {
 export function log(level: LogLevel, message: string): void {
   let m = String.UTF8.encode(message);
   sdk.proxy_log(level, changetype<usize>(m), m.byteLength);
+}
+
+// ---------------------------------------------------------------- HTTP header maps
+// The SDK's getter decodes values as UTF-8 (its replace/remove wrappers even
+// throw on any non-Ok status); this one reads values byte for byte, like the
+// network filter reads request targets.
+
+/** A header's value, one code unit per byte ("" when absent). */
+export function headerValue(map: HeaderMapType, name: string): string {
+  let key = String.UTF8.encode(name);
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return "";
+  let s = latin1(out.ptr, <i32>out.size);
+  __release(out.ptr);
+  return s;
 }

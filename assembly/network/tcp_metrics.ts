@@ -4,7 +4,7 @@
 
 import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config";
-import { OTHER, endpointOf, methodLabel } from "../endpoints";
+import { EndpointLabels, methodLabel } from "../endpoints";
 import {
   label,
   TCP_ACTIVE_CONNECTIONS,
@@ -29,13 +29,12 @@ export class TcpMetrics {
   readonly rxBytes: u32;
   readonly txBytes: u32;
   readonly unparsedBytes: u32;
-  private config: Config;
-  private admitted: Map<string, bool> = new Map();
+  private endpoints: EndpointLabels;
   private series: Map<string, EndpointSeries> = new Map();
   private responses: Map<string, u32> = new Map();
 
   constructor(plugin: string, config: Config) {
-    this.config = config;
+    this.endpoints = new EndpointLabels(config);
     let p = label("plugin", plugin);
     this.pluginLabel = p;
     this.connections = TCP_CONNECTIONS_TOTAL.series(p);
@@ -47,13 +46,13 @@ export class TcpMetrics {
 
   /** A new configuration for the same plugin (series already defined stay as they are). */
   reconfigure(config: Config): void {
-    this.config = config;
+    this.endpoints.reconfigure(config);
   }
 
   /** Counts one request; returns its endpoint's series (for the response's duration). */
   request(method: string, target: string, targetTruncated: bool): EndpointSeries {
     let m = methodLabel(method);
-    let endpoint = this.endpointLabel(target, targetTruncated);
+    let endpoint = this.endpoints.label(target, targetTruncated);
     let key = m + " " + endpoint;
     let s: EndpointSeries;
     if (this.series.has(key)) {
@@ -86,14 +85,5 @@ export class TcpMetrics {
   /** Counts bytes that were passed through without being decoded. */
   unparsed(bytes: u64): void {
     incrementMetric(this.unparsedBytes, <i64>bytes);
-  }
-
-  /** The endpoint label: normalised, and `other` once the cap of distinct endpoints is reached. */
-  private endpointLabel(target: string, targetTruncated: bool): string {
-    let endpoint = targetTruncated && target.indexOf("?") < 0 && target.indexOf("#") < 0 ? OTHER : endpointOf(target);
-    if (this.admitted.has(endpoint)) return endpoint;
-    if (this.admitted.size >= this.config.maxEndpoints) return OTHER;
-    this.admitted.set(endpoint, true);
-    return endpoint;
   }
 }

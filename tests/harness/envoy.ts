@@ -67,6 +67,8 @@ export interface Envoy {
   waitForStats(check: (s: Sample[]) => boolean, what: string, timeoutMs?: number): Promise<Sample[]>;
   stop(): Promise<void>;
   process: ChildProcess;
+  /** Envoy's exit code once it has exited (null while it runs). */
+  exitCode(): number | null;
 }
 
 export interface StartOptions {
@@ -79,6 +81,11 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Envoy's log-level flags (default: wasm at debug, quoted in failures; benchmarks run as `npm start` does). */
   logArgs?: string[];
+  /**
+   * The config is expected to be refused: resolve once Envoy has exited during
+   * start-up (its log complete), and throw if it becomes ready instead.
+   */
+  expectStartupFailure?: boolean;
 }
 
 let counter = 0;
@@ -98,10 +105,16 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
     ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  // Both streams write to one file, so neither may end it; it ends when both have closed.
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const logClosed = new Promise<void>((ok) => child.once("close", () => log.end(() => ok())));
   let exited = false;
-  child.on("exit", () => (exited = true));
+  let exitCode: number | null = null;
+  child.on("exit", (code) => {
+    exited = true;
+    exitCode = code;
+  });
   const admin = `http://127.0.0.1:${ports[8001]}`;
   const logTail = (lines = 40) => {
     try {
@@ -120,6 +133,7 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
     configFile,
     logTail,
     process: child,
+    exitCode: () => exitCode,
     scrape: () => scrape(admin),
     async waitForStats(check, what, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -145,12 +159,21 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
   };
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (exited) throw new Error(`Envoy exited during start-up (${logFile}):\n${logTail()}`);
+    if (exited) {
+      await logClosed;
+      if (opts.expectStartupFailure) return envoy;
+      throw new Error(`Envoy exited during start-up (${logFile}):\n${logTail()}`);
+    }
+    let ready = false;
     try {
-      const r = await fetch(`${admin}/ready`);
-      if (r.status === 200) break;
+      ready = (await fetch(`${admin}/ready`)).status === 200;
     } catch {
       /* not listening yet */
+    }
+    if (ready) {
+      if (!opts.expectStartupFailure) break;
+      await envoy.stop();
+      throw new Error(`Envoy started although its config should have been refused (${logFile}):\n${logTail()}`);
     }
     if (Date.now() > deadline) {
       await envoy.stop();

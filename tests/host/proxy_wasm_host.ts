@@ -38,6 +38,10 @@ export class ProxyWasmHost {
   /** Buffers the current callback may read (and, for upstream data, replace). */
   private buffers = new Map<number, Buffer>();
   private properties = new Map<string, string>();
+  /** Header maps (by ABI HeaderMapType) the current HTTP callback may read. */
+  headerMaps = new Map<number, Headers>();
+  /** The last `proxy_send_local_response` of the current HTTP callback, if any. */
+  localResponse: LocalResponse | null = null;
   readonly logLevel: number;
 
   constructor(opts: HostOptions = {}) {
@@ -79,9 +83,9 @@ export class ProxyWasmHost {
     return id;
   }
 
-  /** Delivers a (new) plugin configuration to a root; returns what the module answered. */
-  configure(rootId: number, configuration: string): boolean {
-    const bytes = Buffer.from(configuration, "utf8");
+  /** Delivers a (new) plugin configuration (text, or raw bytes) to a root; returns what the module answered. */
+  configure(rootId: number, configuration: string | Buffer): boolean {
+    const bytes = typeof configuration === "string" ? Buffer.from(configuration, "utf8") : configuration;
     this.buffers.set(BufferType.PluginConfiguration, bytes);
     try {
       return this.call("proxy_on_configure", rootId, bytes.length) !== 0;
@@ -100,6 +104,13 @@ export class ProxyWasmHost {
     this.call("proxy_on_context_create", id, rootId);
     this.call("proxy_on_new_connection", id);
     return new Connection(this, id);
+  }
+
+  /** Starts an HTTP request on an HTTP root (context created; no callback yet). */
+  http(rootId: number): HttpExchange {
+    const id = this.nextContextId++;
+    this.call("proxy_on_context_create", id, rootId);
+    return new HttpExchange(this, id);
   }
 
   /** Runs one data callback with `data` as the readable buffer; returns the buffer after the call (it may be rewritten). */
@@ -206,6 +217,25 @@ export class ProxyWasmHost {
         else return Result.BadArgument;
         return Result.Ok;
       },
+      proxy_get_header_map_value: (type: number, keyPtr: number, keyLen: number, ptrOut: number, sizeOut: number) => {
+        const map = this.headerMaps.get(type);
+        if (!map) return Result.BadArgument;
+        const key = this.readString(keyPtr, keyLen).toLowerCase();
+        const found = map.find(([k]) => k === key);
+        if (!found) return Result.NotFound;
+        this.give(Buffer.from(found[1], "latin1"), ptrOut, sizeOut);
+        return Result.Ok;
+      },
+      proxy_send_local_response: (status: number, detailsPtr: number, detailsLen: number, bodyPtr: number, bodyLen: number, headersPtr: number, headersLen: number, grpcStatus: number) => {
+        this.localResponse = {
+          status,
+          details: this.readString(detailsPtr, detailsLen),
+          body: this.readBytes(bodyPtr, bodyLen),
+          headers: decodeHeaderPairs(this.readBytes(headersPtr, headersLen)),
+          grpcStatus,
+        };
+        return Result.Ok;
+      },
       proxy_define_metric: (type: number, namePtr: number, nameLen: number, idOut: number) => {
         const name = this.readString(namePtr, nameLen);
         let m = this.metrics.get(name);
@@ -261,6 +291,80 @@ export class Connection {
   close(): void {
     this.host.call("proxy_on_downstream_connection_close", this.id, 1);
     this.host.call("proxy_on_upstream_connection_close", this.id, 1);
+    this.host.call("proxy_on_done", this.id);
+    this.host.call("proxy_on_delete", this.id);
+  }
+}
+
+/** Header pairs, names in lower case (as Envoy hands them to filters). */
+export type Headers = [string, string][];
+
+export interface LocalResponse { status: number; details: string; body: Buffer; headers: Headers; grpcStatus: number }
+
+const enum HeaderMapType { RequestHeaders = 0, ResponseHeaders = 2 }
+
+/** The ABI's serialised header pairs: count, (key size, value size)*, then each key and value NUL-terminated. */
+export function decodeHeaderPairs(b: Buffer): Headers {
+  if (b.length < 4) return [];
+  const n = b.readUInt32LE(0);
+  const out: Headers = [];
+  let at = 4 + 8 * n;
+  for (let i = 0; i < n; i++) {
+    const k = b.readUInt32LE(4 + 8 * i);
+    const v = b.readUInt32LE(8 + 8 * i);
+    const key = b.subarray(at, at + k).toString("latin1");
+    at += k + 1;
+    out.push([key, b.subarray(at, at + v).toString("latin1")]);
+    at += v + 1;
+  }
+  return out;
+}
+
+/**
+ * One HTTP request driven through the module's L7 callbacks, in Envoy's order:
+ * request headers, response headers, then log, done and delete. Header maps stay
+ * readable until the end, as in Envoy's access-log phase.
+ */
+export class HttpExchange {
+  private request: Headers = [];
+  private response: Headers | null = null;
+
+  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+
+  private run(fn: () => number): number {
+    this.host.headerMaps.clear();
+    this.host.headerMaps.set(HeaderMapType.RequestHeaders, this.request);
+    if (this.response) this.host.headerMaps.set(HeaderMapType.ResponseHeaders, this.response);
+    try {
+      return fn();
+    } finally {
+      this.host.headerMaps.clear();
+    }
+  }
+
+  /** proxy_on_request_headers; returns the filter status. */
+  requestHeaders(headers: Record<string, string>, endOfStream = true): number {
+    this.request = Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]);
+    return this.run(() => this.host.call("proxy_on_request_headers", this.id, this.request.length, endOfStream ? 1 : 0));
+  }
+
+  /**
+   * proxy_on_response_headers; returns the filter status and the local response the
+   * module sent instead, if any (which then becomes the response the log phase sees).
+   */
+  responseHeaders(headers: Record<string, string>, endOfStream = true): { status: number; local: LocalResponse | null } {
+    this.response = Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]);
+    this.host.localResponse = null;
+    const status = this.run(() => this.host.call("proxy_on_response_headers", this.id, this.response!.length, endOfStream ? 1 : 0));
+    const local = this.host.localResponse as LocalResponse | null;
+    this.host.localResponse = null;
+    if (local) this.response = [[":status", String(local.status)], ...local.headers];
+    return { status, local };
+  }
+
+  /** The stream ends: proxy_on_log, proxy_on_done, proxy_on_delete. */
+  end(): void {
+    this.run(() => this.host.call("proxy_on_log", this.id));
     this.host.call("proxy_on_done", this.id);
     this.host.call("proxy_on_delete", this.id);
   }
