@@ -3,7 +3,7 @@
 //
 // JSON (all keys optional; unknown keys and wrong types are refused):
 //   {
-//     "protocol": "http1",                      network filter only: the codec ("http1")
+//     "protocol": "http1",                      network filter only: the codec ("http1" or "foo")
 //     "custom_404": {                           rewrite upstream 404 responses to this page
 //       "enabled": true,
 //       "body": "<h1>Not here</h1>",

@@ -12,14 +12,7 @@ describe("wasm host: cost contract", () => {
   test("the module leaves out the callbacks it has no work for (Envoy then skips them)", () => {
     for (const file of ["build/sitio.wasm", "build/sitio.debug.wasm"]) {
       const names = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(ROOT, file)))).map((e) => e.name);
-      for (const skipped of [
-        "proxy_on_new_connection",
-        "proxy_on_downstream_connection_close",
-        "proxy_on_upstream_connection_close",
-        "proxy_on_done",
-        "proxy_on_request_body",
-        "proxy_on_response_body",
-      ]) {
+      for (const skipped of ["proxy_on_new_connection", "proxy_on_request_body", "proxy_on_response_body"]) {
         expect(names, `${file} exports ${skipped}`).not.toContain(skipped);
       }
       for (const kept of ["malloc", "proxy_on_context_create", "proxy_on_downstream_data", "proxy_on_upstream_data", "proxy_on_delete", "proxy_on_log"]) {
@@ -28,7 +21,7 @@ describe("wasm host: cost contract", () => {
     }
   });
 
-  test("a connection counts as open from its context's creation to proxy_on_delete alone", () => {
+  test("a connection counts as open from its context's creation (no proxy_on_new_connection) to proxy_on_delete", () => {
     const host = new ProxyWasmHost();
     const root = host.createRoot("sitio_network", "p");
     const id = 1000;

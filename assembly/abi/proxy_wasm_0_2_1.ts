@@ -6,13 +6,11 @@
 //   into a bad pointer, and log every live context id on each new context
 //   (O(live contexts) per connection). Here each export is one O(1) lookup in
 //   a context table and one forward to the context's hook.
-// - only the callbacks sitio acts on. Envoy skips a callback the module does not
-//   export, and every callback is a VM entry (measured under callgrind in Envoy
-//   1.40: about 6,000 instructions each). So these are left out:
+// - only the callbacks sitio has work for. Envoy skips a callback the module
+//   does not export, and every callback is a VM entry (measured under callgrind
+//   in Envoy 1.40: about 6,000 instructions each). So these are left out:
 //   proxy_on_new_connection (a connection is counted when its context is
-//   created: Envoy creates it as it accepts the connection),
-//   proxy_on_downstream_connection_close, proxy_on_upstream_connection_close,
-//   proxy_on_done (a stream's end is handled in proxy_on_delete),
+//   created: Envoy creates it as it accepts the connection), and
 //   proxy_on_request_body and proxy_on_response_body (sitio never looks at
 //   HTTP bodies; the latter would run for every chunk of every response).
 //   Export a callback again when a hook needs it.
@@ -100,8 +98,16 @@ export function proxy_on_downstream_data(context_id: u32, data_size: u32, end_of
   return networkStreams.has(context_id) ? networkStreams.get(context_id).onDownstreamData(data_size, end_of_stream != 0) : 0;
 }
 
+export function proxy_on_downstream_connection_close(context_id: u32, peer_type: u32): void {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onDownstreamConnectionClose(peer_type);
+}
+
 export function proxy_on_upstream_data(context_id: u32, data_size: u32, end_of_stream: u32): u32 {
   return networkStreams.has(context_id) ? networkStreams.get(context_id).onUpstreamData(data_size, end_of_stream != 0) : 0;
+}
+
+export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u32): void {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onUpstreamConnectionClose(peer_type);
 }
 
 // ---------------------------------------------------------------- HTTP (L7) callbacks, in call order
@@ -120,6 +126,14 @@ export function proxy_on_log(context_id: u32): void {
 }
 
 // ---------------------------------------------------------------- end of any context
+
+/** The host is done with a context; 1 means sitio is done too. */
+export function proxy_on_done(context_id: u32): u32 {
+  if (networkStreams.has(context_id)) networkStreams.get(context_id).onDone();
+  else if (httpStreams.has(context_id)) httpStreams.get(context_id).onDone();
+  else if (networkRoots.has(context_id)) networkRoots.get(context_id).onDone();
+  return 1;
+}
 
 /** The context is gone: free everything it held. */
 export function proxy_on_delete(context_id: u32): void {

@@ -20,4 +20,10 @@ export abstract class Codec {
    * or the bytes to forward in their place.
    */
   abstract onUpstream(ptr: usize, len: i32, nowNs: u64): Uint8Array | null;
+
+  /** The client closed its side: no more downstream bytes. */
+  onDownstreamClose(nowNs: u64): void {}
+
+  /** The upstream closed its side: no more upstream bytes (ends a body that runs until the close). */
+  onUpstreamClose(nowNs: u64): void {}
 }

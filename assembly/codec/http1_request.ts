@@ -5,11 +5,36 @@
 // and calls again with the rest. Any split of the stream, down to one byte per
 // call, yields the same events. Memory per parser is bounded: the method and
 // at most MAX_TARGET_BYTES of the request target are kept, header names and
-// values are matched on the fly, bodies are skipped by count.
+// values are matched on the fly, bodies are skipped by count. One state
+// transition per byte.
+//
+// The grammar is llhttp's strict mode (the parser in Node.js), checked against
+// its test corpus by tests/conformance.test.ts: its method list (with RTSP and
+// ICE request lines), CRLF line ends only, no obs-fold, one Content-Length,
+// Transfer-Encoding only with `chunked` last and never with Content-Length.
+// Where llhttp reports a request head and then an error (a Transfer-Encoding
+// without chunked), the head is counted too. After a CONNECT or Upgrade request
+// (and its body) the following bytes are held until the codec reports the
+// upstream's answer (`resolveSwitch`); the HTTP/2 preface switches at once.
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
 import { latin1 } from "../latin1";
+import {
+  hexValue,
+  isAlpha,
+  isAuthorityChar,
+  isDigit,
+  isHeaderValueChar,
+  isListElementChar,
+  isQuotedText,
+  isTokenChar,
+  isUrlChar,
+  toLower,
+} from "./http1_chars";
+// The response parser shares the request side's token class.
+export { isTokenChar } from "./http1_chars";
+import { isConnect, isPreface, MAX_METHOD_BYTES, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
 
 /** What the last `execute` call found. */
 export enum RequestEvent {
@@ -23,37 +48,64 @@ export enum RequestEvent {
 
 /** Request target bytes kept; the endpoint label never needs more. */
 export const MAX_TARGET_BYTES = 1024;
-/** Longest accepted method token. */
-const MAX_METHOD_BYTES = 24;
-/** Longest accepted request head (request line + headers), as Envoy's default. */
+/** Longest accepted request head (request line + headers), as Envoy's default; also bounds trailers. */
 export const MAX_HEAD_BYTES = 60 * 1024;
+/** Client bytes held while a protocol switch awaits the upstream's answer; beyond this the connection is opaque. */
+export const MAX_SWITCH_HOLD_BYTES = 16 * 1024;
 
-// states
+// ---- states. The head states (S_METHOD .. S_HEADERS_LF) are contiguous: their bytes count against MAX_HEAD_BYTES.
 const S_START = 0;
 const S_METHOD = 1;
-const S_TARGET_START = 2;
-const S_TARGET = 3;
-const S_VERSION = 4;
-const S_LINE_LF = 5;
-const S_HEADER_START = 6;
-const S_HEADER_NAME = 7;
-const S_HEADER_VALUE_START = 8;
-const S_HEADER_VALUE = 9;
-const S_HEADER_LF = 10;
-const S_HEADERS_LF = 11;
-const S_BODY = 12;
-const S_CHUNK_SIZE = 13;
-const S_CHUNK_EXT = 14;
-const S_CHUNK_SIZE_LF = 15;
-const S_CHUNK_DATA = 16;
-const S_CHUNK_DATA_CR = 17;
-const S_CHUNK_DATA_LF = 18;
-const S_TRAILER_START = 19;
-const S_TRAILER = 20;
-const S_TRAILER_LF = 21;
-const S_TRAILERS_LF = 22;
-/** After an error, a protocol switch, or a request that closes the connection. */
-const S_OPAQUE = 23;
+const S_URL_START = 2;
+const S_URL_SCHEMA = 3;
+const S_URL_SLASH1 = 4;
+const S_URL_SLASH2 = 5;
+const S_URL_SERVER = 6;
+const S_URL_SERVER_AT = 7;
+const S_URL_PATH = 8;
+const S_URL_QUERY = 9;
+const S_URL_FRAGMENT = 10;
+const S_URL_LF = 11; // CR right after the target: HTTP/0.9
+const S_PROTO_START = 12;
+const S_PROTO = 13;
+const S_PROTO_SLASH = 14;
+const S_MAJOR = 15;
+const S_DOT = 16;
+const S_MINOR = 17;
+const S_LINE_CR = 18;
+const S_LINE_LF = 19;
+const S_PREFACE = 20;
+const S_FIELD_START = 21;
+const S_FIELD = 22;
+const S_VALUE_WS = 23;
+const S_VALUE_EMPTY_LF = 24;
+const S_VALUE_EMPTY_END = 25;
+const S_VALUE = 26;
+const S_VALUE_LENGTH = 27;
+const S_VALUE_CODINGS = 28;
+const S_VALUE_CONNECTION = 29;
+const S_VALUE_LF = 30;
+const S_VALUE_END = 31;
+const S_HEADERS_LF = 32;
+const S_BODY = 33;
+const S_CHUNK_SIZE_START = 34;
+const S_CHUNK_SIZE = 35;
+const S_CHUNK_EXT_START = 36;
+const S_CHUNK_EXT_NAME = 37;
+const S_CHUNK_EXT_VALUE = 38;
+const S_CHUNK_EXT_QUOTED = 39;
+const S_CHUNK_EXT_QUOTED_PAIR = 40;
+const S_CHUNK_EXT_QUOTED_END = 41;
+const S_CHUNK_SIZE_LF = 42;
+const S_CHUNK_DATA = 43;
+const S_CHUNK_DATA_CR = 44;
+const S_CHUNK_DATA_LF = 45;
+/** After a message that ends the connection: only CR/LF may follow. */
+const S_CLOSED = 46;
+/** After an error, a protocol switch, or data after a closing message. */
+const S_OPAQUE = 47;
+/** After a CONNECT/Upgrade request: bytes are held until the upstream accepts or refuses (`resolveSwitch`). */
+const S_SWITCH_WAIT = 48;
 
 // headers sitio cares about
 const H_OTHER = 0;
@@ -62,30 +114,20 @@ const H_TRANSFER_ENCODING = 2;
 const H_CONNECTION = 3;
 const H_UPGRADE = 4;
 
-/** Max. header name bytes compared against the names above. */
-const NAME_BYTES = 20;
-/** Max. header value bytes kept for token matching (Connection, Transfer-Encoding). */
-const VALUE_BYTES = 64;
+/** Max. header name bytes compared against the names above ("transfer-encoding"). */
+const NAME_BYTES = 17;
+/** Longest Connection option sitio looks for ("keep-alive"). */
+const OPTION_BYTES = 10;
 
-/** RFC 9110 tchar. */
-export function isTokenChar(c: i32): bool {
-  if (c >= 97 && c <= 122) return true; // a-z
-  if (c >= 65 && c <= 90) return true; // A-Z
-  if (c >= 48 && c <= 57) return true; // 0-9
-  // ! # $ % & ' * + - . ^ _ ` | ~
-  return c == 33 || (c >= 35 && c <= 39) || c == 42 || c == 43 || c == 45 || c == 46 || c == 94 || c == 95 || c == 96 || c == 124 || c == 126;
-}
+// Transfer-Encoding list, one coding at a time
+const TE_MATCH = 0; // matching "chunked"
+const TE_CHUNKED = 1; // "chunked" seen, spaces may follow
+const TE_OTHER = 2; // another coding
+const TE_OWS = 3; // after a comma
 
-function lower(c: i32): i32 {
-  return c >= 65 && c <= 90 ? c + 32 : c;
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 48 && c <= 57) return c - 48;
-  c = lower(c);
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
+const CHUNKED = "chunked";
+const PREFACE = "\r\n\r\nSM\r\n\r\n";
+const U64_MAX: u64 = 0xffffffffffffffff;
 
 export class Http1RequestParser {
   // ---- results, valid after `execute` returns with `event == Head`
@@ -98,31 +140,53 @@ export class Http1RequestParser {
   upgrade: bool = false;
   /** Bytes consumed since the parser went opaque (not HTTP, or past a protocol switch). */
   opaqueBytes: u64 = 0;
+  /**
+   * Requests begun so far (bumped on the first byte of each request line). The
+   * codec timestamps a request's first byte by watching this change.
+   */
+  started: u32 = 0;
 
   // ---- internal state
   private state: i32 = S_START;
   private methodBuf: Uint8Array = new Uint8Array(MAX_METHOD_BYTES);
   private methodLen: i32 = 0;
+  private protocols: i32 = 0;
   private targetBuf: Uint8Array | null = null;
   private targetLen: i32 = 0;
-  private versionPos: i32 = 0;
+  private protocol: i32 = 0;
+  private protocolPos: i32 = 0;
   private major: i32 = 0;
   private minor: i32 = 0;
+  private matchPos: i32 = 0;
   private headBytes: i32 = 0;
+  private trailing: bool = false;
   private header: i32 = H_OTHER;
   private nameBuf: Uint8Array = new Uint8Array(NAME_BYTES);
   private nameLen: i32 = 0;
-  private valueBuf: Uint8Array = new Uint8Array(VALUE_BYTES);
-  private valueLen: i32 = 0;
-  private contentLength: i64 = -1;
-  private chunked: bool = false;
+  // Content-Length
+  private hasContentLength: bool = false;
+  private contentLength: u64 = 0;
+  private pendingLength: u64 = 0;
+  private lengthDone: bool = false;
+  // Transfer-Encoding
   private hasTransferEncoding: bool = false;
+  private chunked: bool = false;
+  private codingState: i32 = TE_MATCH;
+  // Connection / Upgrade
+  private optionBuf: Uint8Array = new Uint8Array(OPTION_BYTES);
+  private optionLen: i32 = 0;
+  private optionDone: bool = false;
   private connClose: bool = false;
   private connKeepAlive: bool = false;
   private connUpgrade: bool = false;
   private hasUpgrade: bool = false;
+  // body
   private remaining: u64 = 0;
-  private chunkDigits: i32 = 0;
+  // protocol switch
+  /** The last request asked for a switch: once it (and its body) ends, wait for the upstream's answer. */
+  private switchPending: bool = false;
+  private held: Uint8Array | null = null;
+  private heldLen: i32 = 0;
 
   /** True once the parser has stopped reading HTTP on this connection. */
   get opaque(): bool {
@@ -134,6 +198,38 @@ export class Http1RequestParser {
     this.state = S_OPAQUE;
   }
 
+  /**
+   * True after a CONNECT or Upgrade request (and its body): the bytes that
+   * follow are held, not parsed, until `resolveSwitch` says what they are.
+   */
+  get awaitingSwitch(): bool {
+    return this.state == S_SWITCH_WAIT;
+  }
+
+  /**
+   * The upstream answered the last CONNECT/Upgrade request. Accepted (101, or
+   * 2xx to CONNECT): the held bytes and all later ones are opaque. Refused:
+   * parsing resumes; returns the held bytes, which the caller must feed to
+   * `execute` again before any newer bytes (null when none were held). Also
+   * valid while the request's body is still arriving.
+   */
+  resolveSwitch(accepted: bool): Uint8Array | null {
+    let held = this.held;
+    let n = this.heldLen;
+    this.held = null;
+    this.heldLen = 0;
+    this.switchPending = false;
+    if (accepted) {
+      this.opaqueBytes += <u64>n;
+      this.state = S_OPAQUE;
+      return null;
+    }
+    if (this.state != S_SWITCH_WAIT) return null;
+    this.messageComplete();
+    if (held === null || n == 0) return null;
+    return held.subarray(0, n);
+  }
+
   /** Consumes bytes until one event or the end of the data; returns the count consumed. */
   execute(ptr: usize, len: i32): i32 {
     this.event = RequestEvent.None;
@@ -142,6 +238,10 @@ export class Http1RequestParser {
       let s = this.state;
       if (s == S_OPAQUE) {
         this.opaqueBytes += <u64>(len - i);
+        return len;
+      }
+      if (s == S_SWITCH_WAIT) {
+        this.hold(ptr + <usize>i, len - i);
         return len;
       }
       if (s == S_BODY || s == S_CHUNK_DATA) {
@@ -160,7 +260,7 @@ export class Http1RequestParser {
       }
       let c = <i32>load<u8>(ptr + <usize>i);
       i++;
-      if (s < S_BODY && s != S_START) {
+      if (s >= S_METHOD && s <= S_HEADERS_LF) {
         if (++this.headBytes > MAX_HEAD_BYTES) return this.fail(i, len);
       }
       if (!this.step(s, c)) return this.fail(i, len);
@@ -169,21 +269,30 @@ export class Http1RequestParser {
     return i;
   }
 
+  /** The byte just consumed breaks the grammar: it and everything after it are opaque. */
   private fail(consumed: i32, len: i32): i32 {
     this.state = S_OPAQUE;
     this.event = RequestEvent.Error;
-    // the offending byte and the rest of this read are opaque
     this.opaqueBytes += <u64>(len - consumed + 1);
     return len;
   }
 
-  /** One byte of head or framing; false on a protocol error. */
+  /** The message so far is accepted but nothing after the byte just consumed is (llhttp reports such errors after the byte). */
+  private failAfter(): bool {
+    this.state = S_OPAQUE;
+    this.event = RequestEvent.Error;
+    return true;
+  }
+
+  /** One byte in state `s`; false on a protocol error at this byte. */
   private step(s: i32, c: i32): bool {
     switch (s) {
+      // ---------------------------------------------------------------- request line
       case S_START: {
         if (c == 13 || c == 10) return true; // empty lines between requests
         if (!isTokenChar(c)) return false;
         this.resetMessage();
+        this.started++;
         this.methodBuf[0] = <u8>c;
         this.methodLen = 1;
         this.headBytes = 1;
@@ -192,133 +301,292 @@ export class Http1RequestParser {
       }
       case S_METHOD: {
         if (c == 32) {
-          this.state = S_TARGET_START;
+          this.protocols = methodProtocols(this.methodBuf, this.methodLen);
+          if (this.protocols == 0) return false;
+          this.state = S_URL_START;
           return true;
         }
         if (!isTokenChar(c) || this.methodLen == MAX_METHOD_BYTES) return false;
         this.methodBuf[this.methodLen++] = <u8>c;
         return true;
       }
-      case S_TARGET_START: {
-        if (c <= 32 || c == 127) return false;
-        this.state = S_TARGET;
-        this.keepTargetByte(c);
-        return true;
-      }
-      case S_TARGET: {
-        if (c == 32) {
-          this.state = S_VERSION;
-          this.versionPos = 0;
-          return true;
-        }
-        if (c < 32 || c == 127) return false;
-        this.keepTargetByte(c);
-        return true;
-      }
-      case S_VERSION: {
-        // "HTTP/" DIGIT "." DIGIT, then CR LF
-        let p = this.versionPos++;
-        if (p < 5) return c == <i32>"HTTP/".charCodeAt(p);
-        if (p == 5) {
-          if (c < 48 || c > 57) return false;
-          this.major = c - 48;
-          return true;
-        }
-        if (p == 6) return c == 46;
-        if (p == 7) {
-          if (c < 48 || c > 57) return false;
-          this.minor = c - 48;
-          return true;
-        }
-        if (c == 13) {
-          this.state = S_LINE_LF;
-          return true;
-        }
+      case S_URL_START: {
+        if (c == 32) return true; // more spaces before the target
+        if (isConnect(this.methodBuf, this.methodLen)) return this.step(S_URL_SERVER, c); // authority-form
+        if (c == 47 /* / */ || c == 42 /* * */) return this.urlByte(S_URL_PATH, c);
+        if (isAlpha(c)) return this.urlByte(S_URL_SCHEMA, c); // absolute-form
         return false;
+      }
+      case S_URL_SCHEMA: {
+        if (isAlpha(c)) return this.urlByte(S_URL_SCHEMA, c);
+        if (c == 58 /* : */) return this.urlByte(S_URL_SLASH1, c);
+        return false;
+      }
+      case S_URL_SLASH1: {
+        return c == 47 && this.urlByte(S_URL_SLASH2, c);
+      }
+      case S_URL_SLASH2: {
+        return c == 47 && this.urlByte(S_URL_SERVER, c);
+      }
+      case S_URL_SERVER:
+      case S_URL_SERVER_AT: {
+        if (c == 47) return this.urlByte(S_URL_PATH, c);
+        if (c == 63 /* ? */) return this.urlByte(S_URL_QUERY, c);
+        if (isAuthorityChar(c)) return this.urlByte(s, c);
+        if (c == 64 /* @ */) return s == S_URL_SERVER && this.urlByte(S_URL_SERVER_AT, c);
+        return this.urlEnd(c);
+      }
+      case S_URL_PATH: {
+        if (isUrlChar(c)) return this.urlByte(S_URL_PATH, c);
+        if (c == 63) return this.urlByte(S_URL_QUERY, c);
+        if (c == 35 /* # */) return this.urlByte(S_URL_FRAGMENT, c);
+        return this.urlEnd(c);
+      }
+      case S_URL_QUERY: {
+        if (isUrlChar(c) || c == 63) return this.urlByte(S_URL_QUERY, c);
+        if (c == 35) return this.urlByte(S_URL_FRAGMENT, c);
+        return this.urlEnd(c);
+      }
+      case S_URL_FRAGMENT: {
+        if (isUrlChar(c) || c == 63 || c == 35) return this.urlByte(S_URL_FRAGMENT, c);
+        return this.urlEnd(c);
+      }
+      case S_URL_LF: {
+        if (c != 10) return false;
+        this.http09();
+        return true;
+      }
+      case S_PROTO_START: {
+        if (c == 32) return true; // more spaces before the version
+        if (c == 72 /* H */) this.protocol = PROTOCOL_HTTP;
+        else if (c == 82 /* R */) this.protocol = PROTOCOL_RTSP;
+        else if (c == 73 /* I */) this.protocol = PROTOCOL_ICE;
+        else return false;
+        this.protocolPos = 1;
+        this.state = S_PROTO;
+        return true;
+      }
+      case S_PROTO: {
+        let name = this.protocol == PROTOCOL_HTTP ? "HTTP" : this.protocol == PROTOCOL_RTSP ? "RTSP" : "ICE";
+        if (c != name.charCodeAt(this.protocolPos)) return false;
+        if (++this.protocolPos == name.length) this.state = S_PROTO_SLASH;
+        return true;
+      }
+      case S_PROTO_SLASH: {
+        // the method must belong to the protocol named (llhttp: RTSP and ICE have their own lists)
+        if ((this.protocols & this.protocol) == 0 || c != 47) return false;
+        this.state = S_MAJOR;
+        return true;
+      }
+      case S_MAJOR: {
+        if (!isDigit(c)) return false;
+        this.major = c - 48;
+        this.state = S_DOT;
+        return true;
+      }
+      case S_DOT: {
+        if (c != 46) return false;
+        this.state = S_MINOR;
+        return true;
+      }
+      case S_MINOR: {
+        if (!isDigit(c)) return false;
+        this.minor = c - 48;
+        let v = this.major * 10 + this.minor;
+        if (v != 9 && v != 10 && v != 11 && v != 20) return false; // 0.9, 1.0, 1.1, 2.0
+        if (isPreface(this.methodBuf, this.methodLen)) {
+          this.state = S_PREFACE;
+          this.matchPos = 0;
+        } else {
+          this.state = S_LINE_CR;
+        }
+        return true;
+      }
+      case S_LINE_CR: {
+        if (c != 13) return false;
+        this.state = S_LINE_LF;
+        return true;
       }
       case S_LINE_LF: {
         if (c != 10) return false;
-        this.state = S_HEADER_START;
+        this.state = S_FIELD_START;
         return true;
       }
-      case S_HEADER_START: {
+      case S_PREFACE: {
+        // the rest of the HTTP/2 connection preface: no HTTP/1 request, the connection is HTTP/2 from here
+        if (c != PREFACE.charCodeAt(this.matchPos)) return false;
+        if (++this.matchPos == PREFACE.length) this.state = S_OPAQUE;
+        return true;
+      }
+
+      // ---------------------------------------------------------------- header fields (and trailers)
+      case S_FIELD_START: {
         if (c == 13) {
           this.state = S_HEADERS_LF;
           return true;
         }
-        if (!isTokenChar(c)) return false;
-        this.nameBuf[0] = <u8>lower(c);
+        if (!isTokenChar(c)) return false; // also obs-fold and a space after the request line
+        this.nameBuf[0] = <u8>toLower(c);
         this.nameLen = 1;
-        this.state = S_HEADER_NAME;
+        this.state = S_FIELD;
         return true;
       }
-      case S_HEADER_NAME: {
-        if (c == 58) {
-          this.header = this.classifyName();
-          this.valueLen = 0;
-          if (this.header == H_CONTENT_LENGTH) {
-            if (this.contentLength >= 0) this.header = -H_CONTENT_LENGTH; // a repeat: must match
-          }
-          this.state = S_HEADER_VALUE_START;
-          this.pendingLength = 0;
-          this.sawDigit = false;
-          return true;
-        }
-        if (!isTokenChar(c)) return false;
-        if (this.nameLen < NAME_BYTES) this.nameBuf[this.nameLen] = <u8>lower(c);
+      case S_FIELD: {
+        if (c == 58 /* : */) return this.fieldComplete();
+        if (!isTokenChar(c)) return false; // no space before the colon
+        if (this.nameLen < NAME_BYTES) this.nameBuf[this.nameLen] = <u8>toLower(c);
         this.nameLen++;
         return true;
       }
-      case S_HEADER_VALUE_START: {
+      case S_VALUE_WS: {
         if (c == 32 || c == 9) return true;
-        this.state = S_HEADER_VALUE;
-        return this.step(S_HEADER_VALUE, c);
-      }
-      case S_HEADER_VALUE: {
         if (c == 13) {
-          this.state = S_HEADER_LF;
-          return this.endHeaderValue();
+          this.state = S_VALUE_EMPTY_LF;
+          return true;
         }
-        if ((c < 32 && c != 9) || c == 127) return false;
-        return this.headerValueByte(c);
+        if (c == 10) return false;
+        return this.valueStart(c);
       }
-      case S_HEADER_LF: {
+      case S_VALUE_EMPTY_LF: {
         if (c != 10) return false;
-        this.state = S_HEADER_START;
+        this.state = S_VALUE_EMPTY_END;
         return true;
       }
-      case S_HEADERS_LF: {
-        if (c != 10) return false;
-        return this.headersComplete();
+      case S_VALUE_EMPTY_END: {
+        if (c == 32 || c == 9) return false; // obs-fold
+        if (this.header == H_CONTENT_LENGTH) return false; // an empty Content-Length
+        return this.step(S_FIELD_START, c);
       }
-      case S_CHUNK_SIZE: {
-        let h = hexValue(c);
-        if (h >= 0) {
-          if (++this.chunkDigits > 15) return false;
-          this.remaining = (this.remaining << 4) | <u64>h;
+      case S_VALUE: {
+        if (c == 13) {
+          this.state = S_VALUE_LF;
           return true;
         }
-        if (this.chunkDigits == 0) return false;
-        if (c == 59 || c == 32 || c == 9) {
-          this.state = S_CHUNK_EXT;
+        return isHeaderValueChar(c);
+      }
+      case S_VALUE_LENGTH: {
+        if (isDigit(c)) {
+          if (this.lengthDone) return false; // digits after whitespace
+          let d = <u64>(c - 48);
+          if (this.pendingLength > (U64_MAX - d) / 10) return false; // overflow
+          this.pendingLength = this.pendingLength * 10 + d;
+          return true;
+        }
+        if (c == 32 || c == 9) {
+          this.lengthDone = true;
           return true;
         }
         if (c == 13) {
-          this.state = S_CHUNK_SIZE_LF;
+          this.hasContentLength = true;
+          this.contentLength = this.pendingLength;
+          this.state = S_VALUE_LF;
           return true;
         }
         return false;
       }
-      case S_CHUNK_EXT: {
+      case S_VALUE_CODINGS: {
+        return this.codingByte(c);
+      }
+      case S_VALUE_CONNECTION: {
+        return this.optionByte(c);
+      }
+      case S_VALUE_LF: {
+        if (c != 10) return false;
+        this.state = S_VALUE_END;
+        return true;
+      }
+      case S_VALUE_END: {
+        if (c == 32 || c == 9) return false; // obs-fold
+        if (this.header == H_TRANSFER_ENCODING) this.chunked = this.codingState == TE_CHUNKED;
+        return this.step(S_FIELD_START, c);
+      }
+      case S_HEADERS_LF: {
+        if (c != 10) return false;
+        if (this.trailing) {
+          this.messageComplete();
+          return true;
+        }
+        return this.headersComplete();
+      }
+
+      // ---------------------------------------------------------------- chunked framing
+      case S_CHUNK_SIZE_START: {
+        let h = hexValue(c);
+        if (h < 0) return false;
+        this.remaining = <u64>h;
+        this.state = S_CHUNK_SIZE;
+        return true;
+      }
+      case S_CHUNK_SIZE: {
+        let h = hexValue(c);
+        if (h >= 0) {
+          if (this.remaining > (U64_MAX >> 4)) return false; // overflow
+          this.remaining = (this.remaining << 4) | <u64>h;
+          return true;
+        }
         if (c == 13) {
           this.state = S_CHUNK_SIZE_LF;
           return true;
         }
-        return c >= 32 || c == 9;
+        if (c == 59 /* ; */) {
+          this.state = S_CHUNK_EXT_START;
+          return true;
+        }
+        if (c == 32 || c == 9) return this.failAfter(); // llhttp reports it at the next byte
+        return false;
+      }
+      case S_CHUNK_EXT_START: {
+        if (c == 32 || c == 13) return false;
+        return this.step(S_CHUNK_EXT_NAME, c);
+      }
+      case S_CHUNK_EXT_NAME: {
+        if (isTokenChar(c)) {
+          this.state = S_CHUNK_EXT_NAME;
+          return true;
+        }
+        if (c == 61 /* = */) {
+          this.state = S_CHUNK_EXT_VALUE;
+          return true;
+        }
+        return this.chunkExtEnd(c);
+      }
+      case S_CHUNK_EXT_VALUE: {
+        if (c == 34 /* " */) {
+          this.state = S_CHUNK_EXT_QUOTED;
+          return true;
+        }
+        if (isTokenChar(c)) return true;
+        return this.chunkExtEnd(c);
+      }
+      case S_CHUNK_EXT_QUOTED: {
+        if (c == 34) {
+          this.state = S_CHUNK_EXT_QUOTED_END;
+          return true;
+        }
+        if (c == 92 /* \ */) {
+          this.state = S_CHUNK_EXT_QUOTED_PAIR;
+          return true;
+        }
+        return isQuotedText(c);
+      }
+      case S_CHUNK_EXT_QUOTED_PAIR: {
+        if (!isHeaderValueChar(c)) return false;
+        this.state = S_CHUNK_EXT_QUOTED;
+        return true;
+      }
+      case S_CHUNK_EXT_QUOTED_END: {
+        return this.chunkExtEnd(c);
       }
       case S_CHUNK_SIZE_LF: {
         if (c != 10) return false;
-        this.state = this.remaining == 0 ? S_TRAILER_START : S_CHUNK_DATA;
+        if (this.remaining == 0) {
+          // last chunk: trailer fields follow, with the same rules as header fields
+          this.trailing = true;
+          this.headBytes = 0;
+          this.state = S_FIELD_START;
+        } else {
+          this.state = S_CHUNK_DATA;
+        }
         return true;
       }
       case S_CHUNK_DATA_CR: {
@@ -328,43 +596,47 @@ export class Http1RequestParser {
       }
       case S_CHUNK_DATA_LF: {
         if (c != 10) return false;
-        this.state = S_CHUNK_SIZE;
-        this.chunkDigits = 0;
-        this.remaining = 0;
+        this.state = S_CHUNK_SIZE_START;
         return true;
       }
-      case S_TRAILER_START: {
-        if (c == 13) {
-          this.state = S_TRAILERS_LF;
-          return true;
-        }
-        if (!isTokenChar(c)) return false;
-        this.state = S_TRAILER;
-        return true;
-      }
-      case S_TRAILER: {
-        if (c == 13) {
-          this.state = S_TRAILER_LF;
-          return true;
-        }
-        return c >= 32 || c == 9;
-      }
-      case S_TRAILER_LF: {
-        if (c != 10) return false;
-        this.state = S_TRAILER_START;
-        return true;
-      }
-      case S_TRAILERS_LF: {
-        if (c != 10) return false;
-        this.messageComplete();
-        return true;
+      case S_CLOSED: {
+        // the client said the connection ends here; a server reads no further request
+        return c == 13 || c == 10;
       }
     }
     return false;
   }
 
-  private pendingLength: i64 = 0;
-  private sawDigit: bool = false;
+  // ---------------------------------------------------------------- request target
+
+  private urlByte(next: i32, c: i32): bool {
+    this.keepTargetByte(c);
+    this.state = next;
+    return true;
+  }
+
+  /** A byte that may end the target: a space (the version follows) or CR LF / LF (HTTP/0.9, no version). */
+  private urlEnd(c: i32): bool {
+    if (c == 32) {
+      this.state = S_PROTO_START;
+      return true;
+    }
+    if (c == 13) {
+      this.state = S_URL_LF;
+      return true;
+    }
+    if (c == 10) {
+      this.http09();
+      return true;
+    }
+    return false;
+  }
+
+  private http09(): void {
+    this.major = 0;
+    this.minor = 9;
+    this.state = S_FIELD_START;
+  }
 
   private keepTargetByte(c: i32): void {
     let buf: Uint8Array;
@@ -387,11 +659,24 @@ export class Http1RequestParser {
     buf[this.targetLen++] = <u8>c;
   }
 
+  // ---------------------------------------------------------------- header fields
+
+  private fieldComplete(): bool {
+    let h = this.classifyName();
+    this.header = h;
+    // a request with both is a smuggling attempt (RFC 9112 §6.1); llhttp reports it after the colon
+    if (h == H_TRANSFER_ENCODING && this.hasContentLength) return this.failAfter();
+    if (h == H_CONTENT_LENGTH && this.hasTransferEncoding) return this.failAfter();
+    this.state = S_VALUE_WS;
+    return true;
+  }
+
   private classifyName(): i32 {
     let n = this.nameLen;
     if (n == 14 && this.nameIs("content-length")) return H_CONTENT_LENGTH;
     if (n == 17 && this.nameIs("transfer-encoding")) return H_TRANSFER_ENCODING;
     if (n == 10 && this.nameIs("connection")) return H_CONNECTION;
+    if (n == 16 && this.nameIs("proxy-connection")) return H_CONNECTION;
     if (n == 7 && this.nameIs("upgrade")) return H_UPGRADE;
     return H_OTHER;
   }
@@ -403,102 +688,145 @@ export class Http1RequestParser {
     return true;
   }
 
-  private headerValueByte(c: i32): bool {
+  /** The first byte of a non-empty field value. */
+  private valueStart(c: i32): bool {
     let h = this.header;
-    if (h == H_CONTENT_LENGTH || h == -H_CONTENT_LENGTH) {
-      if (c >= 48 && c <= 57) {
-        if (this.valueLen > 0) return false; // digits after trailing whitespace
-        this.sawDigit = true;
-        this.pendingLength = this.pendingLength * 10 + (c - 48);
-        return this.pendingLength <= 0x3fffffffffffff;
-      }
-      if (c == 32 || c == 9) {
-        this.valueLen = 1; // trailing whitespace seen
+    if (h == H_CONTENT_LENGTH) {
+      if (this.hasContentLength) return false; // a second Content-Length, even an equal one
+      this.pendingLength = 0;
+      this.lengthDone = false;
+      this.state = S_VALUE_LENGTH;
+      return this.step(S_VALUE_LENGTH, c);
+    }
+    if (h == H_TRANSFER_ENCODING) {
+      if (this.chunked) return false; // nothing may follow chunked
+      this.hasTransferEncoding = true;
+      this.codingState = TE_MATCH;
+      this.matchPos = 0;
+      this.state = S_VALUE_CODINGS;
+      return this.codingByte(c);
+    }
+    if (h == H_CONNECTION) {
+      this.optionLen = 0;
+      this.optionDone = false;
+      this.state = S_VALUE_CONNECTION;
+      return this.optionByte(c);
+    }
+    if (h == H_UPGRADE) this.hasUpgrade = true;
+    this.state = S_VALUE;
+    return this.step(S_VALUE, c);
+  }
+
+  /** Transfer-Encoding: is the last coding exactly `chunked`? */
+  private codingByte(c: i32): bool {
+    let t = this.codingState;
+    if (t == TE_OWS) {
+      if (c == 32 || c == 9) return true;
+      this.codingState = TE_MATCH;
+      this.matchPos = 0;
+      t = TE_MATCH;
+    }
+    if (t == TE_MATCH) {
+      if (toLower(c) == CHUNKED.charCodeAt(this.matchPos)) {
+        if (++this.matchPos == CHUNKED.length) this.codingState = TE_CHUNKED;
         return true;
       }
-      return false;
-    }
-    if (h == H_TRANSFER_ENCODING || h == H_CONNECTION) {
-      if (this.valueLen < VALUE_BYTES) this.valueBuf[this.valueLen] = <u8>lower(c);
-      this.valueLen++;
-    }
-    return true;
-  }
-
-  private endHeaderValue(): bool {
-    let h = this.header;
-    if (h == H_CONTENT_LENGTH || h == -H_CONTENT_LENGTH) {
-      if (!this.sawDigit) return false;
-      if (h == -H_CONTENT_LENGTH && this.pendingLength != this.contentLength) return false;
-      this.contentLength = this.pendingLength;
-    } else if (h == H_TRANSFER_ENCODING) {
-      this.hasTransferEncoding = true;
-      // chunked must be the final coding
-      this.chunked = this.valueEndsWithToken("chunked");
-    } else if (h == H_CONNECTION) {
-      if (this.valueHasToken("close")) this.connClose = true;
-      if (this.valueHasToken("keep-alive")) this.connKeepAlive = true;
-      if (this.valueHasToken("upgrade")) this.connUpgrade = true;
-    } else if (h == H_UPGRADE) {
-      this.hasUpgrade = true;
-    }
-    return true;
-  }
-
-  /** Comma-separated token list in valueBuf contains `token` (case-insensitive). */
-  private valueHasToken(token: string): bool {
-    let n = min(this.valueLen, VALUE_BYTES);
-    let i = 0;
-    while (i < n) {
-      while (i < n && (this.valueBuf[i] == 32 || this.valueBuf[i] == 9 || this.valueBuf[i] == 44)) i++;
-      let start = i;
-      while (i < n && this.valueBuf[i] != 44) i++;
-      let end = i;
-      while (end > start && (this.valueBuf[end - 1] == 32 || this.valueBuf[end - 1] == 9)) end--;
-      if (end - start == token.length) {
-        let same = true;
-        for (let k = 0; k < token.length; k++) {
-          if (<i32>this.valueBuf[start + k] != token.charCodeAt(k)) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return true;
+      this.codingState = TE_OTHER;
+      t = TE_OTHER;
+    } else if (t == TE_CHUNKED) {
+      if (c == 32) return true;
+      if (c == 44 /* , */) return false; // chunked must be the final coding
+      if (c != 13) {
+        this.codingState = TE_OTHER;
+        t = TE_OTHER;
       }
+    }
+    if (c == 13) {
+      this.state = S_VALUE_LF;
+      return true;
+    }
+    if (t == TE_OTHER && c == 44) {
+      this.codingState = TE_OWS;
+      return true;
+    }
+    return isHeaderValueChar(c);
+  }
+
+  /** Connection: collects each comma-separated option and notes close, keep-alive and upgrade. */
+  private optionByte(c: i32): bool {
+    if (c == 13 || c == 44) {
+      this.optionComplete();
+      if (c == 13) {
+        this.state = S_VALUE_LF;
+      } else {
+        this.optionLen = 0;
+        this.optionDone = false;
+      }
+      return true;
+    }
+    if (c == 32 || c == 9) {
+      if (this.optionLen > 0) this.optionDone = true; // whitespace after the option
+      return true;
+    }
+    if (!isListElementChar(c)) return false;
+    if (this.optionDone || this.optionLen >= OPTION_BYTES) {
+      this.optionLen = OPTION_BYTES + 1; // not one sitio looks for
+      return true;
+    }
+    this.optionBuf[this.optionLen++] = <u8>toLower(c);
+    return true;
+  }
+
+  private optionComplete(): void {
+    let n = this.optionLen;
+    if (n == 5 && this.optionIs("close")) this.connClose = true;
+    else if (n == 10 && this.optionIs("keep-alive")) this.connKeepAlive = true;
+    else if (n == 7 && this.optionIs("upgrade")) this.connUpgrade = true;
+  }
+
+  private optionIs(name: string): bool {
+    for (let i = 0; i < name.length; i++) {
+      if (<i32>this.optionBuf[i] != name.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- chunk extensions
+
+  private chunkExtEnd(c: i32): bool {
+    if (c == 59) {
+      this.state = S_CHUNK_EXT_START;
+      return true;
+    }
+    if (c == 13) {
+      this.state = S_CHUNK_SIZE_LF;
+      return true;
     }
     return false;
   }
 
-  private valueEndsWithToken(token: string): bool {
-    let n = this.valueLen;
-    if (n > VALUE_BYTES) return false;
-    let end = n;
-    while (end > 0 && (this.valueBuf[end - 1] == 32 || this.valueBuf[end - 1] == 9)) end--;
-    let start = end - token.length;
-    if (start < 0) return false;
-    for (let k = 0; k < token.length; k++) {
-      if (<i32>this.valueBuf[start + k] != token.charCodeAt(k)) return false;
-    }
-    return start == 0 || this.valueBuf[start - 1] == 44 || this.valueBuf[start - 1] == 32 || this.valueBuf[start - 1] == 9;
-  }
+  // ---------------------------------------------------------------- message boundaries
 
   private headersComplete(): bool {
-    // A request with Transfer-Encoding must end in chunked, and not also carry Content-Length.
-    if (this.hasTransferEncoding && (!this.chunked || this.contentLength >= 0)) return false;
+    let connect = isConnect(this.methodBuf, this.methodLen);
     this.method = latin1(changetype<usize>(this.methodBuf.buffer), this.methodLen);
     let tb = this.targetBuf;
     this.target = tb === null ? "" : latin1(changetype<usize>(tb.buffer), this.targetLen);
-    this.upgrade = this.method == "CONNECT" || (this.hasUpgrade && this.connUpgrade);
+    this.upgrade = connect || (this.hasUpgrade && this.connUpgrade);
     this.event = RequestEvent.Head;
-    if (this.upgrade) {
-      this.state = S_OPAQUE;
+    this.switchPending = this.upgrade;
+    let hasBody = this.chunked || this.contentLength > 0;
+    if (this.upgrade && (connect || !hasBody)) {
+      this.switchProtocols(); // CONNECT's body is not read
     } else if (this.chunked) {
-      this.state = S_CHUNK_SIZE;
-      this.chunkDigits = 0;
-      this.remaining = 0;
+      this.state = S_CHUNK_SIZE_START;
+    } else if (this.hasTransferEncoding) {
+      // RFC 9112 §6.3: a request whose last coding is not chunked has no determinable length
+      this.failAfter();
+      this.event = RequestEvent.Head;
     } else if (this.contentLength > 0) {
       this.state = S_BODY;
-      this.remaining = <u64>this.contentLength;
+      this.remaining = this.contentLength;
     } else {
       this.messageComplete();
     }
@@ -506,18 +834,55 @@ export class Http1RequestParser {
   }
 
   private messageComplete(): void {
-    let persistent = this.major == 1 && this.minor >= 1 ? !this.connClose : this.connKeepAlive && !this.connClose;
-    this.state = persistent ? S_START : S_OPAQUE;
+    if (this.switchPending) {
+      this.switchProtocols(); // after the body of an Upgrade request
+      return;
+    }
+    // llhttp's rule: HTTP/1.1 (major and minor > 0) persists unless "close"; older versions need "keep-alive"
+    let persistent = this.major > 0 && this.minor > 0 ? !this.connClose : this.connKeepAlive;
+    this.state = persistent ? S_START : S_CLOSED;
+  }
+
+  /** The bytes after this point belong to the protocol the request switches to, if the upstream agrees. */
+  private switchProtocols(): void {
+    this.state = S_SWITCH_WAIT;
+  }
+
+  /** Keeps bytes that arrive while a switch is pending; past the cap they and all later bytes are opaque. */
+  private hold(ptr: usize, len: i32): void {
+    let n = this.heldLen;
+    if (n + len > MAX_SWITCH_HOLD_BYTES) {
+      this.opaqueBytes += <u64>(n + len);
+      this.held = null;
+      this.heldLen = 0;
+      this.state = S_OPAQUE;
+      return;
+    }
+    let size = this.held === null ? 0 : this.held!.length;
+    if (size < n + len) {
+      let bigger = new Uint8Array(min(MAX_SWITCH_HOLD_BYTES, max(256, max(n + len, size << 1))));
+      if (n > 0) memory.copy(bigger.dataStart, this.held!.dataStart, <usize>n);
+      this.held = bigger;
+    }
+    memory.copy(this.held!.dataStart + <usize>n, ptr, <usize>len);
+    this.heldLen = n + len;
   }
 
   private resetMessage(): void {
+    this.switchPending = false;
     this.targetLen = 0;
     this.targetTruncated = false;
     this.upgrade = false;
+    this.protocols = 0;
+    this.protocol = 0;
+    this.major = 0;
+    this.minor = 0;
+    this.trailing = false;
     this.header = H_OTHER;
-    this.contentLength = -1;
-    this.chunked = false;
+    this.hasContentLength = false;
+    this.contentLength = 0;
     this.hasTransferEncoding = false;
+    this.chunked = false;
     this.connClose = false;
     this.connKeepAlive = false;
     this.connUpgrade = false;

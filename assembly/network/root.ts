@@ -1,10 +1,13 @@
 // NetworkRoot: one per network-filter plugin (listener) per VM. Reads the
 // plugin configuration once and owns the metric series its connections share.
 
-import { LogLevel, log, pluginConfiguration, property } from "../abi/host";
+import { LogLevel, log, pluginConfiguration, property, setTickPeriod } from "../abi/host";
 import { Config, parseConfig } from "../config";
 import { NetworkStream } from "./stream";
 import { TcpMetrics } from "./tcp_metrics";
+
+/** The tick period; the rate windows (network/rate_window.ts) have one bucket per tick. */
+const TICK_MS: u32 = 1000;
 
 export class NetworkRoot {
   config: Config = new Config();
@@ -23,11 +26,19 @@ export class NetworkRoot {
     this.config = parsed.config!;
     if (this.metrics === null) this.metrics = new TcpMetrics(plugin, this.config);
     else this.metrics!.reconfigure(this.config);
+    setTickPeriod(TICK_MS);
     return true;
   }
 
-  /** proxy_on_tick. */
-  onTick(): void {}
+  /** proxy_on_tick (every TICK_MS): moves the sliding rate windows on. */
+  onTick(): void {
+    if (this.metrics !== null) this.metrics!.tick();
+  }
+
+  /** proxy_on_done for this root: the plugin is going away (reload, shutdown). */
+  onDone(): void {
+    if (this.metrics !== null) this.metrics!.close();
+  }
 
   /** proxy_on_context_create for a connection of this plugin. */
   newStream(contextId: u32): NetworkStream {

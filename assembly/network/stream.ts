@@ -38,19 +38,34 @@ export class NetworkStream {
     return FilterStatus.Continue;
   }
 
+  /** proxy_on_downstream_connection_close. */
+  onDownstreamConnectionClose(peer: u32): void {
+    this.codec.onDownstreamClose(nowNs());
+  }
+
   /** proxy_on_upstream_data: upstream bytes on their way to the client. */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
     if (size == 0) return FilterStatus.Continue;
-    incrementMetric(this.metrics.txBytes, size);
+    // the bytes the client gets: the codec may replace or withhold some (custom 404 page)
+    let sent: i64 = size;
     if (readBuffer(BufferType.NetworkUpstreamData, 0, size, data)) {
       let replacement = this.codec.onUpstream(data.ptr, data.len, nowNs());
       data.release();
-      if (replacement) writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
+      if (replacement) {
+        writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
+        sent = replacement.length;
+      }
     }
+    incrementMetric(this.metrics.txBytes, sent);
     return FilterStatus.Continue;
   }
 
-  /** proxy_on_delete: the connection is over (runs its effect once). */
+  /** proxy_on_upstream_connection_close (Envoy calls it when the upstream ends its stream). */
+  onUpstreamConnectionClose(peer: u32): void {
+    this.codec.onUpstreamClose(nowNs());
+  }
+
+  /** proxy_on_done / proxy_on_delete: the connection is over (runs its effect once). */
   onDone(): void {
     if (!this.open) return;
     this.open = false;

@@ -49,6 +49,27 @@ export function remapConfig(text: string, ports: Record<number, number>, wasm = 
     .replace(/filename: build\/sitio\.wasm/g, `filename: ${wasm}`);
 }
 
+/**
+ * Points a cluster's endpoint at another address (`upstreams[cluster] = port` on
+ * 127.0.0.1), leaving every listener as shipped: tests put their own servers
+ * behind the shipped filter chain this way.
+ */
+export function remapClusterEndpoints(text: string, upstreams: Record<string, number>): string {
+  const start = text.search(/^  clusters:/m);
+  if (start < 0) throw new Error("the config has no clusters section");
+  let clusters = text.slice(start);
+  for (const [name, port] of Object.entries(upstreams)) {
+    const at = clusters.search(new RegExp(`^    - name: ${name}\\s*$`, "m"));
+    if (at < 0) throw new Error(`no cluster named ${name}`);
+    const rest = clusters.slice(at);
+    const socket = /socket_address: \{ address: [^,]+, port_value: \d+ \}/.exec(rest);
+    if (!socket) throw new Error(`cluster ${name} has no socket_address`);
+    const i = at + socket.index;
+    clusters = clusters.slice(0, i) + `socket_address: { address: 127.0.0.1, port_value: ${port} }` + clusters.slice(i + socket[0].length);
+  }
+  return text.slice(0, start) + clusters;
+}
+
 /** Every port_value in the shipped config. */
 export function shippedPorts(text = readFileSync(SHIPPED_CONFIG, "utf8")): number[] {
   return [...new Set([...text.matchAll(/port_value: (\d+)/g)].map((m) => Number(m[1])))];
@@ -81,6 +102,8 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Envoy's log-level flags (default: wasm at debug, quoted in failures; benchmarks run as `npm start` does). */
   logArgs?: string[];
+  /** Clusters whose endpoint is moved to a test's own server: cluster name → port on 127.0.0.1. */
+  upstreams?: Record<string, number>;
   /**
    * The config is expected to be refused: resolve once Envoy has exited during
    * start-up (its log complete), and throw if it becomes ready instead.
@@ -98,7 +121,8 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
   const tag = `${opts.name}-${process.pid}-${++counter}`;
   const configFile = join(LOG_DIR, `${tag}.yaml`);
   const logFile = join(LOG_DIR, `${tag}.log`);
-  writeFileSync(configFile, remapConfig(text, ports));
+  const remapped = remapConfig(text, ports);
+  writeFileSync(configFile, opts.upstreams ? remapClusterEndpoints(remapped, opts.upstreams) : remapped);
   const log = createWriteStream(logFile);
   const child = spawn(
     envoyBinary(),

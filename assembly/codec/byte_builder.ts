@@ -1,0 +1,46 @@
+// A growable byte buffer for the rare reads a codec rewrites (the usual read
+// is forwarded untouched and never copied).
+
+export class ByteBuilder {
+  private buf: Uint8Array;
+  length: i32 = 0;
+
+  constructor(capacity: i32) {
+    this.buf = new Uint8Array(max(capacity, 64));
+  }
+
+  /** Start of the bytes written so far (valid until the next append). */
+  get dataStart(): usize {
+    return this.buf.dataStart;
+  }
+
+  append(ptr: usize, len: i32): void {
+    if (len <= 0) return;
+    this.reserve(len);
+    memory.copy(this.buf.dataStart + <usize>this.length, ptr, <usize>len);
+    this.length += len;
+  }
+
+  appendBytes(bytes: Uint8Array): void {
+    this.append(bytes.dataStart, bytes.length);
+  }
+
+  /** Appends the UTF-8 encoding of `s`. */
+  appendString(s: string): void {
+    let b = String.UTF8.encode(s);
+    this.append(changetype<usize>(b), b.byteLength);
+  }
+
+  /** The bytes written so far (a view; no copy). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private reserve(more: i32): void {
+    let need = this.length + more;
+    if (need <= this.buf.length) return;
+    let bigger = new Uint8Array(max(need, this.buf.length << 1));
+    memory.copy(bigger.dataStart, this.buf.dataStart, <usize>this.length);
+    this.buf = bigger;
+  }
+}

@@ -1,0 +1,120 @@
+// The 1 s and 10 s rate gauges in the real Envoy, driven by its 1 s tick: at
+// every scrape they must hold the messages of their window, give or take the
+// one tick the window moves by. Its own Envoy, so no other traffic is in the
+// windows; about 14 s, mostly waiting for the 10 s window to empty.
+
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
+import { value } from "./harness/prometheus.js";
+import { FooClient } from "./harness/foo_client.js";
+import { startFooServer, type FooServer } from "../scripts/foo_server.js";
+
+const PLUGIN = "sitio_foo";
+/** Time Envoy's timer may fire late per tick, plus scheduling noise on a busy machine. */
+const SLACK_MS = 500;
+
+let envoy: Envoy;
+let server: FooServer;
+
+beforeAll(async () => {
+  envoy = await startEnvoy({ name: "foo-rates" });
+  server = await startFooServer({ port: envoy.port(8098) });
+});
+afterAll(async () => {
+  await envoy?.stop();
+  await server?.close();
+});
+
+interface Burst {
+  n: number;
+  /** Before the first byte was written: nothing of the burst was counted earlier. */
+  sentMs: number;
+  /** After every reply arrived: every REQ and reply of the burst was counted by then. */
+  doneMs: number;
+}
+
+interface Reading {
+  /** The scrape was sent at `fromMs` and answered at `toMs`; Envoy read the gauges in between. */
+  fromMs: number;
+  toMs: number;
+  requests1s: number;
+  requests10s: number;
+  responses1s: number;
+  responses10s: number;
+}
+
+/** `n` REQs in one write on a new connection (one read, so one bucket); returns once all are answered. */
+async function burst(n: number, firstSeq: number): Promise<Burst> {
+  const c = await FooClient.connect(envoy.port(18001));
+  const sentMs = Date.now();
+  await c.write([Array.from({ length: n }, (_, i) => `REQ ${firstSeq + i}\n`).join("")]);
+  await c.waitForReplies(n);
+  const doneMs = Date.now();
+  await c.close();
+  return { n, sentMs, doneMs };
+}
+
+async function read(): Promise<Reading> {
+  const fromMs = Date.now();
+  const s = await envoy.scrape();
+  const toMs = Date.now();
+  const g = (name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? -1;
+  return { fromMs, toMs, requests1s: g("requests_last_1s"), requests10s: g("requests_last_10s"), responses1s: g("responses_last_1s"), responses10s: g("responses_last_10s") };
+}
+
+/**
+ * What a window gauge may hold at this reading: a burst must be in it while
+ * fewer ticks than the window can have passed since it was sent
+ * (`windowMs - 1 tick`), and may be in it until the window plus slack passed
+ * after it was done.
+ */
+function bounds(bursts: Burst[], r: Reading, windowMs: number): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (const b of bursts) {
+    if (b.sentMs > r.toMs) continue;
+    if (r.toMs - b.sentMs < windowMs - 1000 && b.doneMs <= r.fromMs) lo += b.n;
+    if (r.fromMs - b.doneMs < windowMs + SLACK_MS) hi += b.n;
+  }
+  return [lo, hi];
+}
+
+describe("Foo listener: request and response rates", () => {
+  test("last_1s and last_10s hold the messages of their window, within one tick", async () => {
+    const start = await read();
+    expect(start).toMatchObject({ requests1s: 0, requests10s: 0, responses1s: 0, responses10s: 0 });
+    const bursts: Burst[] = [];
+    const readings: Reading[] = [];
+    bursts.push(await burst(5, 1));
+    const secondAt = Date.now() + 2500;
+    const endAt = secondAt + 10_000 + 1000 + 2 * SLACK_MS;
+    while (Date.now() < endAt) {
+      if (bursts.length === 1 && Date.now() >= secondAt) bursts.push(await burst(3, 100));
+      readings.push(await read());
+      await sleep(100);
+    }
+    for (const r of readings) {
+      const at = `reading at +${r.fromMs - bursts[0].sentMs} ms: ${JSON.stringify(r)}`;
+      const [lo10, hi10] = bounds(bursts, r, 10_000);
+      const [lo1, hi1] = bounds(bursts, r, 1000);
+      for (const [v, lo, hi, what] of [
+        [r.requests10s, lo10, hi10, "requests_last_10s"],
+        [r.responses10s, lo10, hi10, "responses_last_10s"],
+        [r.requests1s, lo1, hi1, "requests_last_1s"],
+        [r.responses1s, lo1, hi1, "responses_last_1s"],
+      ] as const) {
+        expect(v, `${what} ${at}`).toBeGreaterThanOrEqual(lo);
+        expect(v, `${what} ${at}`).toBeLessThanOrEqual(hi);
+      }
+      // Each burst arrived in one read, so a window holds all of a burst or none of it.
+      expect([0, 3, 5, 8], at).toContain(r.requests10s);
+      expect([0, 3, 5, 8], at).toContain(r.requests1s);
+    }
+    // The 1 s window must have been seen holding a burst (a tick can fall between a burst and
+    // the next reading, but not for both bursts unless the window never counts at all).
+    expect(readings.some((r) => r.requests1s > 0 && r.responses1s > 0)).toBe(true);
+    // And the 10 s window must have been seen holding both bursts at once.
+    expect(readings.some((r) => r.requests10s === 8 && r.responses10s === 8)).toBe(true);
+    expect(readings.at(-1)).toMatchObject({ requests1s: 0, requests10s: 0, responses1s: 0, responses10s: 0 });
+  });
+});
