@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join, relative } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary, sleep, startEnvoy, type Envoy } from "../tests/harness/envoy.js";
-import { hasWasmFilter, withoutWasmFilter, type FilterKind } from "./bench/config_variants.js";
+import { hasWasmFilter, withClusterConnections, withoutWasmFilter, type FilterKind } from "./bench/config_variants.js";
 import { cpuMicros, schedMicros } from "./bench/cpu.js";
 import { allOpen, closeAll, openIdle, shortConnections } from "./bench/connections.js";
 import { median, pairedMedian, percentile } from "./bench/stats.js";
@@ -123,10 +123,10 @@ function start(name: string, configText: string): Promise<Envoy> {
   return startEnvoy({ name: `bench-${name}`, configText, logArgs: ["--log-level", "warning"] });
 }
 
-/** `tag` names Envoy's log and config files in .test-logs/. */
-async function startPair(name: string, tag: string, port: number, kind: FilterKind, shipped: string): Promise<Pair> {
-  const without = withoutWasmFilter(shipped, port, kind);
-  const [w, wo] = await Promise.all([start(`${tag}-with`, shipped), start(`${tag}-without`, without)]);
+/** "with" runs `base` (the shipped text), "without" the same minus the sitio filter; `tag` names Envoy's files in .test-logs/. */
+async function startPair(name: string, tag: string, port: number, kind: FilterKind, base: string): Promise<Pair> {
+  const without = withoutWasmFilter(base, port, kind);
+  const [w, wo] = await Promise.all([start(`${tag}-with`, base), start(`${tag}-without`, without)]);
   return { name, port, with: { label: "with", envoy: w }, without: { label: "without", envoy: wo } };
 }
 
@@ -393,7 +393,9 @@ async function main(): Promise<void> {
   let newConnections: NewConnRow[] = [];
   if (o.only.has("conn")) {
     log("new connections through L4 :18000:");
-    const p = await startPair("L4 :18000 new connections", "conn", 18000, "network", shipped);
+    // Room for every idle connection upstream (Envoy's default circuit breaker stops at 1,024), on both sides.
+    const roomy = withClusterConnections(shipped, "web_service", maxIdle * 2 + 1000);
+    const p = await startPair("L4 :18000 new connections", "conn", 18000, "network", roomy);
     try {
       newConnections = await newConnectionRows(p, o, log);
     } finally {

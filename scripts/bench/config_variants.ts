@@ -85,3 +85,21 @@ export function withoutWasmFilter(text: string, port: number, kind: FilterKind):
   while (start > 0 && lines[start - 1].trimStart().startsWith("#") && indentOf(lines[start - 1]) === filter.indent) start--;
   return [...lines.slice(0, start), ...lines.slice(filter.end)].join("\n");
 }
+
+/**
+ * The config text with the cluster `name` allowed `max` upstream connections.
+ * Envoy's default circuit breaker stops a cluster at 1,024 connections; the
+ * new-connection benchmark holds up to 5,000 idle ones through tcp_proxy.
+ * Both sides of a pair get the same change.
+ */
+export function withClusterConnections(text: string, name: string, max: number): string {
+  const lines = text.split("\n");
+  const cluster = items(lines).find(
+    (it) => new RegExp(`^\\s*- name:\\s*${name}\\s*$`).test(lines[it.start]) && contains(lines, it, /^\s*load_assignment:/),
+  );
+  if (!cluster) throw new Error(`no cluster named ${name}`);
+  if (contains(lines, cluster, /^\s*circuit_breakers:/)) throw new Error(`cluster ${name} already sets circuit_breakers`);
+  const indent = " ".repeat(cluster.indent + 2);
+  const breaker = `${indent}circuit_breakers: { thresholds: [{ max_connections: ${max}, max_pending_requests: ${max}, max_requests: ${max} }] }`;
+  return [...lines.slice(0, cluster.start + 1), breaker, ...lines.slice(cluster.start + 1)].join("\n");
+}
