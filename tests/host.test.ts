@@ -2,16 +2,7 @@
 // the compiled module's L4 behaviour (the Envoy tests check the same in Envoy).
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost } from "./host/proxy_wasm_host.js";
-
-const REQS = "sitio_tcp_requests_total";
-const key = (method: string, endpoint: string) => `${REQS};method=${method};endpoint=${endpoint};plugin=p`;
-
-function setup() {
-  const host = new ProxyWasmHost();
-  const root = host.createRoot("sitio_network", "p");
-  return { host, root };
-}
+import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "./host/network_root.js";
 
 describe("wasm host: network filter", () => {
   test("every split of a two-request stream into two reads gives exactly two requests", () => {

@@ -3,17 +3,8 @@
 // which must never trap.
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost } from "./host/proxy_wasm_host.js";
+import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "./host/network_root.js";
 import { CASES, bytesOf } from "./harness/llhttp_corpus.js";
-
-const REQS = "sitio_tcp_requests_total";
-const key = (method: string, endpoint: string) => `${REQS};method=${method};endpoint=${endpoint};plugin=p`;
-
-function setup() {
-  const host = new ProxyWasmHost();
-  const root = host.createRoot("sitio_network", "p");
-  return { host, root };
-}
 
 describe("HTTP/1.x request parser: bounds", () => {
   test("Connection options longer than the ones sitio looks for, in any split", () => {

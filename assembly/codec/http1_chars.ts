@@ -1,5 +1,6 @@
 // Byte classes of the HTTP/1.x request grammar, as llhttp (Node's parser)
-// applies them in its strict mode. Pure predicates on one byte.
+// applies them in its strict mode; the response parser reads tokens, field
+// values and chunk sizes with the same classes. Pure predicates on one byte.
 
 /** RFC 9110 tchar: method and header-name bytes. */
 export function isTokenChar(c: i32): bool {

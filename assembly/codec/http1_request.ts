@@ -32,8 +32,16 @@ import {
   isUrlChar,
   toLower,
 } from "./http1_chars";
-// The response parser shares the request side's token class.
-export { isTokenChar } from "./http1_chars";
+import {
+  bytesAre,
+  FieldName,
+  H_CONNECTION,
+  H_CONTENT_LENGTH,
+  H_OTHER,
+  H_PROXY_CONNECTION,
+  H_TRANSFER_ENCODING,
+  H_UPGRADE,
+} from "./http1_framing";
 import { isConnect, isPreface, MAX_METHOD_BYTES, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
 
 /** What the last `execute` call found. */
@@ -107,15 +115,6 @@ const S_OPAQUE = 47;
 /** After a CONNECT/Upgrade request: bytes are held until the upstream accepts or refuses (`resolveSwitch`). */
 const S_SWITCH_WAIT = 48;
 
-// headers sitio cares about
-const H_OTHER = 0;
-const H_CONTENT_LENGTH = 1;
-const H_TRANSFER_ENCODING = 2;
-const H_CONNECTION = 3;
-const H_UPGRADE = 4;
-
-/** Max. header name bytes compared against the names above ("transfer-encoding"). */
-const NAME_BYTES = 17;
 /** Longest Connection option sitio looks for ("keep-alive"). */
 const OPTION_BYTES = 10;
 
@@ -161,8 +160,7 @@ export class Http1RequestParser {
   private headBytes: i32 = 0;
   private trailing: bool = false;
   private header: i32 = H_OTHER;
-  private nameBuf: Uint8Array = new Uint8Array(NAME_BYTES);
-  private nameLen: i32 = 0;
+  private name: FieldName = new FieldName();
   // Content-Length
   private hasContentLength: bool = false;
   private contentLength: u64 = 0;
@@ -425,18 +423,12 @@ export class Http1RequestParser {
           this.state = S_HEADERS_LF;
           return true;
         }
-        if (!isTokenChar(c)) return false; // also obs-fold and a space after the request line
-        this.nameBuf[0] = <u8>toLower(c);
-        this.nameLen = 1;
         this.state = S_FIELD;
-        return true;
+        return this.name.start(c); // refuses obs-fold and a space after the request line
       }
       case S_FIELD: {
         if (c == 58 /* : */) return this.fieldComplete();
-        if (!isTokenChar(c)) return false; // no space before the colon
-        if (this.nameLen < NAME_BYTES) this.nameBuf[this.nameLen] = <u8>toLower(c);
-        this.nameLen++;
-        return true;
+        return this.name.add(c); // refuses a space before the colon
       }
       case S_VALUE_WS: {
         if (c == 32 || c == 9) return true;
@@ -662,29 +654,13 @@ export class Http1RequestParser {
   // ---------------------------------------------------------------- header fields
 
   private fieldComplete(): bool {
-    let h = this.classifyName();
+    let h = this.name.kind();
+    if (h == H_PROXY_CONNECTION) h = H_CONNECTION; // llhttp reads both alike
     this.header = h;
     // a request with both is a smuggling attempt (RFC 9112 §6.1); llhttp reports it after the colon
     if (h == H_TRANSFER_ENCODING && this.hasContentLength) return this.failAfter();
     if (h == H_CONTENT_LENGTH && this.hasTransferEncoding) return this.failAfter();
     this.state = S_VALUE_WS;
-    return true;
-  }
-
-  private classifyName(): i32 {
-    let n = this.nameLen;
-    if (n == 14 && this.nameIs("content-length")) return H_CONTENT_LENGTH;
-    if (n == 17 && this.nameIs("transfer-encoding")) return H_TRANSFER_ENCODING;
-    if (n == 10 && this.nameIs("connection")) return H_CONNECTION;
-    if (n == 16 && this.nameIs("proxy-connection")) return H_CONNECTION;
-    if (n == 7 && this.nameIs("upgrade")) return H_UPGRADE;
-    return H_OTHER;
-  }
-
-  private nameIs(name: string): bool {
-    for (let i = 0; i < name.length; i++) {
-      if (<i32>this.nameBuf[i] != name.charCodeAt(i)) return false;
-    }
     return true;
   }
 
@@ -779,16 +755,9 @@ export class Http1RequestParser {
 
   private optionComplete(): void {
     let n = this.optionLen;
-    if (n == 5 && this.optionIs("close")) this.connClose = true;
-    else if (n == 10 && this.optionIs("keep-alive")) this.connKeepAlive = true;
-    else if (n == 7 && this.optionIs("upgrade")) this.connUpgrade = true;
-  }
-
-  private optionIs(name: string): bool {
-    for (let i = 0; i < name.length; i++) {
-      if (<i32>this.optionBuf[i] != name.charCodeAt(i)) return false;
-    }
-    return true;
+    if (n == 5 && bytesAre(this.optionBuf, 0, "close")) this.connClose = true;
+    else if (n == 10 && bytesAre(this.optionBuf, 0, "keep-alive")) this.connKeepAlive = true;
+    else if (n == 7 && bytesAre(this.optionBuf, 0, "upgrade")) this.connUpgrade = true;
   }
 
   // ---------------------------------------------------------------- chunk extensions

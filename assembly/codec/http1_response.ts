@@ -19,7 +19,8 @@
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
-import { isTokenChar } from "./http1_request";
+import { hexValue, isHeaderValueChar, isTokenChar, toLower } from "./http1_chars";
+import { bytesAre, FieldName, H_CONNECTION, H_CONTENT_LENGTH, H_OTHER, H_TRANSFER_ENCODING } from "./http1_framing";
 
 /** What the last `execute` call found (bit flags: a response without a body is Head | Complete at once). */
 export enum ResponseEvent {
@@ -62,32 +63,8 @@ const S_TRAILERS_LF = 21;
 /** After an error, a protocol switch, or a response that ends the connection. */
 const S_OPAQUE = 22;
 
-// headers that decide framing
-const H_OTHER = 0;
-const H_CONTENT_LENGTH = 1;
-const H_TRANSFER_ENCODING = 2;
-const H_CONNECTION = 3;
-
-/** Header name bytes compared against the names above (longest: transfer-encoding). */
-const NAME_BYTES = 17;
 /** Header value bytes kept for token matching (Connection, Transfer-Encoding). */
 const VALUE_BYTES = 64;
-
-function lower(c: i32): i32 {
-  return c >= 65 && c <= 90 ? c + 32 : c;
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 48 && c <= 57) return c - 48;
-  c = lower(c);
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-/** Bytes allowed in a reason phrase or a header value: HTAB, SP, VCHAR, obs-text. */
-function isFieldByte(c: i32): bool {
-  return c == 9 || (c >= 32 && c != 127);
-}
 
 export class Http1ResponseParser {
   // ---- set by the caller before the response's head completes
@@ -112,8 +89,7 @@ export class Http1ResponseParser {
   private minor: i32 = 0;
   private statusDigits: i32 = 0;
   private header: i32 = H_OTHER;
-  private nameBuf: Uint8Array = new Uint8Array(NAME_BYTES);
-  private nameLen: i32 = 0;
+  private name: FieldName = new FieldName();
   private valueBuf: Uint8Array = new Uint8Array(VALUE_BYTES);
   private valueLen: i32 = 0;
   private lengthValue: i64 = 0;
@@ -245,7 +221,7 @@ export class Http1ResponseParser {
           this.state = S_LINE_LF;
           return true;
         }
-        return isFieldByte(c);
+        return isHeaderValueChar(c);
       }
       case S_LINE_LF: {
         if (c != 10) return false;
@@ -258,15 +234,13 @@ export class Http1ResponseParser {
           return true;
         }
         // obs-fold (a line starting with SP/HTAB) is refused, as RFC 9112 allows
-        if (!isTokenChar(c)) return false;
-        this.nameBuf[0] = <u8>lower(c);
-        this.nameLen = 1;
         this.state = S_HEADER_NAME;
-        return true;
+        return this.name.start(c);
       }
       case S_HEADER_NAME: {
         if (c == 58) {
-          this.header = this.classifyName();
+          // Proxy-Connection and Upgrade do not frame a response
+          this.header = this.name.kind();
           this.valueLen = 0;
           this.lengthValue = 0;
           this.lengthDigits = 0;
@@ -274,17 +248,14 @@ export class Http1ResponseParser {
           this.state = S_HEADER_VALUE;
           return true;
         }
-        if (!isTokenChar(c)) return false;
-        if (this.nameLen < NAME_BYTES) this.nameBuf[this.nameLen] = <u8>lower(c);
-        this.nameLen++;
-        return true;
+        return this.name.add(c);
       }
       case S_HEADER_VALUE: {
         if (c == 13) {
           this.state = S_HEADER_LF;
           return this.endHeaderValue();
         }
-        if (!isFieldByte(c)) return false;
+        if (!isHeaderValueChar(c)) return false;
         return this.headerValueByte(c);
       }
       case S_HEADER_LF: {
@@ -320,7 +291,7 @@ export class Http1ResponseParser {
           this.state = S_CHUNK_SIZE_LF;
           return true;
         }
-        return isFieldByte(c);
+        return isHeaderValueChar(c);
       }
       case S_CHUNK_SIZE_LF: {
         if (c != 10) return false;
@@ -353,7 +324,7 @@ export class Http1ResponseParser {
           this.state = S_TRAILER_LF;
           return true;
         }
-        return isFieldByte(c);
+        return isHeaderValueChar(c);
       }
       case S_TRAILER_LF: {
         if (c != 10) return false;
@@ -371,21 +342,6 @@ export class Http1ResponseParser {
 
   private pendingStatus: i32 = 0;
 
-  private classifyName(): i32 {
-    let n = this.nameLen;
-    if (n == 14 && this.nameIs("content-length")) return H_CONTENT_LENGTH;
-    if (n == 17 && this.nameIs("transfer-encoding")) return H_TRANSFER_ENCODING;
-    if (n == 10 && this.nameIs("connection")) return H_CONNECTION;
-    return H_OTHER;
-  }
-
-  private nameIs(name: string): bool {
-    for (let i = 0; i < name.length; i++) {
-      if (<i32>this.nameBuf[i] != name.charCodeAt(i)) return false;
-    }
-    return true;
-  }
-
   private headerValueByte(c: i32): bool {
     let h = this.header;
     if (h == H_CONTENT_LENGTH) {
@@ -402,7 +358,7 @@ export class Http1ResponseParser {
       return false;
     }
     if (h == H_TRANSFER_ENCODING || h == H_CONNECTION) {
-      if (this.valueLen < VALUE_BYTES) this.valueBuf[this.valueLen] = <u8>lower(c);
+      if (this.valueLen < VALUE_BYTES) this.valueBuf[this.valueLen] = <u8>toLower(c);
       this.valueLen++;
     }
     return true;
@@ -436,7 +392,7 @@ export class Http1ResponseParser {
       while (i < n && this.valueBuf[i] != 44) i++;
       let end = i;
       while (end > start && (this.valueBuf[end - 1] == 32 || this.valueBuf[end - 1] == 9)) end--;
-      if (end - start == token.length && this.valueMatches(start, token)) return true;
+      if (end - start == token.length && bytesAre(this.valueBuf, start, token)) return true;
     }
     return false;
   }
@@ -447,15 +403,8 @@ export class Http1ResponseParser {
     let end = n;
     while (end > 0 && (this.valueBuf[end - 1] == 32 || this.valueBuf[end - 1] == 9)) end--;
     let start = end - token.length;
-    if (start < 0 || !this.valueMatches(start, token)) return false;
+    if (start < 0 || !bytesAre(this.valueBuf, start, token)) return false;
     return start == 0 || this.valueBuf[start - 1] == 44 || this.valueBuf[start - 1] == 32 || this.valueBuf[start - 1] == 9;
-  }
-
-  private valueMatches(start: i32, token: string): bool {
-    for (let k = 0; k < token.length; k++) {
-      if (<i32>this.valueBuf[start + k] != token.charCodeAt(k)) return false;
-    }
-    return true;
   }
 
   private headersComplete(): void {

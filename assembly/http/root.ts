@@ -3,8 +3,9 @@
 // its requests share.
 
 import { Context, HeaderPair, Headers, RootContext } from "@solo-io/proxy-runtime/runtime";
-import { LogLevel, log, pluginConfiguration, property } from "../abi/host";
-import { Config, parseConfig } from "../config";
+import { property } from "../abi/host";
+import { Config } from "../config";
+import { readPluginConfig } from "../plugin_config";
 import { HttpMetrics } from "./http_metrics";
 import { HttpStream } from "./stream";
 
@@ -26,12 +27,9 @@ export class HttpRoot extends RootContext {
    */
   onConfigure(configuration_size: u32): bool {
     let plugin = property("plugin_name");
-    let parsed = parseConfig(pluginConfiguration(configuration_size));
-    if (parsed.config === null) {
-      log(LogLevel.Critical, "sitio: plugin " + plugin + ": invalid configuration: " + parsed.error);
-      return false;
-    }
-    this.config = parsed.config!;
+    let config = readPluginConfig(plugin, configuration_size);
+    if (config === null) return false;
+    this.config = config!;
     this.custom404Body = String.UTF8.encode(this.config.custom404Body);
     this.custom404Headers = [new HeaderPair(String.UTF8.encode("content-type"), String.UTF8.encode(this.config.custom404ContentType))];
     if (this.metrics === null) this.metrics = new HttpMetrics(plugin, this.config);

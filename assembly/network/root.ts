@@ -1,8 +1,9 @@
 // NetworkRoot: one per network-filter plugin (listener) per VM. Reads the
 // plugin configuration once and owns the metric series its connections share.
 
-import { LogLevel, log, pluginConfiguration, property, setTickPeriod } from "../abi/host";
-import { Config, parseConfig } from "../config";
+import { property, setTickPeriod } from "../abi/host";
+import { Config } from "../config";
+import { readPluginConfig } from "../plugin_config";
 import { NetworkStream } from "./stream";
 import { TcpMetrics } from "./tcp_metrics";
 
@@ -18,12 +19,9 @@ export class NetworkRoot {
   /** proxy_on_configure: parses the config and defines the metric series. False rejects the config. */
   onConfigure(configurationSize: u32): bool {
     let plugin = property("plugin_name");
-    let parsed = parseConfig(pluginConfiguration(configurationSize));
-    if (parsed.config === null) {
-      log(LogLevel.Critical, "sitio: plugin " + plugin + ": invalid configuration: " + parsed.error);
-      return false;
-    }
-    this.config = parsed.config!;
+    let config = readPluginConfig(plugin, configurationSize);
+    if (config === null) return false;
+    this.config = config!;
     if (this.metrics === null) this.metrics = new TcpMetrics(plugin, this.config);
     else this.metrics!.reconfigure(this.config);
     setTickPeriod(TICK_MS);

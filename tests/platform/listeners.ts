@@ -1,0 +1,62 @@
+// Traffic for every listener of the shipped envoy.yaml, with what sitio must count for it.
+// Shared by the compose test (fixed ports) and the Prometheus test (harness ports).
+
+import { Agent } from "node:http";
+import { shippedPorts } from "../harness/envoy.js";
+import { httpRequest } from "../harness/traffic.js";
+import { FooClient } from "../harness/foo_client.js";
+import { series, type Sample } from "../harness/prometheus.js";
+
+const shipped = new Set(shippedPorts());
+/** L4 HTTP listener (plugin sitio_web), always there. */
+export const WEB = 18000;
+/** L4 Foo listener (plugin sitio_foo), when the shipped config has it. */
+export const FOO = shipped.has(18001) ? 18001 : undefined;
+/** L7 listener (plugin sitio_http), when the shipped config has it. */
+export const HTTP = shipped.has(18080) ? 18080 : undefined;
+
+/** Path → requests per round to :18000. The example service answers 200 on "/" only. */
+export const WEB_MIX: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };
+/** Path → requests per round to :18080: "/" and "/api/*" are routed to the example service; "/nothing" has no route. */
+export const HTTP_MIX: Record<string, number> = { "/": 2, "/api/items": 1, "/nothing": 1 };
+/** Foo messages per round to :18001 (the Foo server NAKs every fifth sequence number). */
+export const FOO_MESSAGES = 5;
+
+/** Answers seen by the client: "endpoint status" → count. */
+export type Tally = Map<string, number>;
+
+function add(t: Tally, key: string): void {
+  t.set(key, (t.get(key) ?? 0) + 1);
+}
+
+/** Sends the mix in turn on one keep-alive connection; returns "path status" → count. */
+export async function driveHttpMix(port: number, mix: Record<string, number>): Promise<Tally> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const tally: Tally = new Map();
+  try {
+    for (const [path, n] of Object.entries(mix)) {
+      for (let i = 0; i < n; i++) add(tally, `${path} ${(await httpRequest(port, path, { agent })).status}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return tally;
+}
+
+let fooSeq = 0;
+/** Sends `n` REQs one at a time on one connection; returns reply type ("ACK"/"NAK") → count. */
+export async function driveFoo(port: number, n: number): Promise<Tally> {
+  const foo = await FooClient.connect(port);
+  const tally: Tally = new Map();
+  try {
+    for (let i = 0; i < n; i++) add(tally, await foo.request(++fooSeq));
+  } finally {
+    await foo.close();
+  }
+  return tally;
+}
+
+/** The sum of a metric's series with these labels. */
+export function total(s: Sample[], name: string, labels: Record<string, string>): number {
+  return series(s, name, labels).reduce((sum, x) => sum + x.value, 0);
+}

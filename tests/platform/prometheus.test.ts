@@ -1,0 +1,148 @@
+// sitio through a real Prometheus (started by scripts/test_prometheus.sh's checks, on free
+// ports): Prometheus scrapes the harness Envoy's /stats/prometheus, and the sitio series come
+// out of its HTTP API with their labels and values intact, usable with rate() and
+// histogram_quantile(); every query of envoy/sitio-dashboard.json returns data;
+// `promtool check metrics` parses a scrape.
+
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
+import type { Sample } from "../harness/prometheus.js";
+import { startFooServer, type FooServer } from "../../scripts/foo_server.js";
+import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
+import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
+
+const DASHBOARD = join(ROOT, "envoy/sitio-dashboard.json");
+const ROUNDS = 2;
+
+let envoy: Envoy;
+let prometheus: Prometheus;
+let fooServer: FooServer | undefined;
+
+const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
+
+/** One round of traffic to every listener of the shipped envoy.yaml. */
+async function driveEveryListener(): Promise<void> {
+  await driveHttpMix(envoy.port(WEB), WEB_MIX);
+  if (FOO !== undefined) await driveFoo(envoy.port(FOO), FOO_MESSAGES);
+  if (HTTP !== undefined) await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
+}
+
+/** What sitio must have counted after `round` rounds: expression for Prometheus, check for Envoy's scrape. */
+const counts = (round: number) => [
+  { expr: `sum(sitio_tcp_requests_total{plugin="sitio_web"})`, n: round * sum(WEB_MIX) },
+  ...(FOO !== undefined ? [{ expr: `sum(sitio_tcp_responses_total{plugin="sitio_foo"})`, n: round * FOO_MESSAGES }] : []),
+  ...(HTTP !== undefined ? [{ expr: `sum(sitio_http_requests_total{plugin="sitio_http"})`, n: round * sum(HTTP_MIX) }] : []),
+];
+const envoyTotal = (s: Sample[], expr: string) => {
+  const [, name, plugin] = /^sum\((\w+)\{plugin="(\w+)"\}\)$/.exec(expr)!;
+  return total(s, name, { plugin });
+};
+const promSum = (r: PromResult[]) => r.reduce((a, x) => a + Number(x.value[1]), 0);
+
+/** A series' identity without the labels Prometheus adds. */
+function seriesKey(name: string, labels: Record<string, string>): string {
+  const own = Object.entries(labels).filter(([k]) => k !== "job" && k !== "instance" && k !== "__name__");
+  return `${name}{${own.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`;
+}
+
+beforeAll(async () => {
+  envoy = await startEnvoy({ name: "prometheus" });
+  if (FOO !== undefined) fooServer = await startFooServer({ port: envoy.port(8098) });
+  prometheus = await startPrometheus({ name: "prometheus", targets: [envoy.admin.replace("http://", "")] });
+  // Two rounds with a scrape in between, so rate() has two points that differ.
+  for (let round = 1; round <= ROUNDS; round++) {
+    await driveEveryListener();
+    const want = counts(round);
+    await envoy.waitForStats((s) => want.every(({ expr, n }) => envoyTotal(s, expr) === n) && total(s, "sitio_tcp_active_connections", {}) === 0, `round ${round} counted`);
+    for (const { expr, n } of want) await prometheus.waitFor(expr, (r) => promSum(r) === n, `Prometheus scraped round ${round}`);
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await envoy?.stop();
+  await fooServer?.close();
+});
+
+describe("Prometheus scraping Envoy's /stats/prometheus", () => {
+  test("every sitio series arrives with its labels and Envoy's exact value", async () => {
+    // Traffic has stopped; Envoy merges histograms one scrape behind, so compare fresh reads of both until they agree.
+    const read = async () => ({
+      envoy: new Map((await envoy.scrape()).filter((s) => s.name.startsWith("sitio_")).map((s) => [seriesKey(s.name, s.labels), s.value])),
+      prometheus: new Map((await prometheus.query(`{__name__=~"sitio_.+"}`)).map((x) => [seriesKey(x.metric.__name__, x.metric), Number(x.value[1])])),
+    });
+    let last = await read();
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; last = await read()) {
+      if (last.prometheus.size === last.envoy.size && [...last.envoy].every(([k, v]) => last.prometheus.get(k) === v)) break;
+      await sleep(250);
+    }
+    expect(last.envoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(WEB_MIX["/api/items"] * ROUNDS);
+    expect(Object.fromEntries(last.prometheus)).toEqual(Object.fromEntries(last.envoy));
+    const [one] = await prometheus.query(`sitio_tcp_requests_total{endpoint="/api/items"}`);
+    expect(Object.keys(one.metric).sort()).toEqual(["__name__", "endpoint", "instance", "job", "method", "plugin"]);
+  });
+
+  test("counters work with rate(): every endpoint sent to has a positive rate", async () => {
+    const r = await prometheus.query(`sum by (endpoint) (rate(sitio_tcp_requests_total{plugin="sitio_web"}[1m])) > 0`);
+    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(WEB_MIX).sort());
+    const cx = await prometheus.query(`rate(sitio_tcp_connections_total{plugin="sitio_web"}[1m])`);
+    expect(Number(cx[0]?.value[1])).toBeGreaterThan(0);
+  });
+
+  const histograms = [
+    { name: "sitio_tcp_request_duration_ms", plugin: "sitio_web", endpoints: Object.keys(WEB_MIX) },
+    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_ms", plugin: "sitio_foo", endpoints: ["-"] }] : []),
+    ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_ms", plugin: "sitio_http", endpoints: Object.keys(HTTP_MIX) }] : []),
+  ];
+  test.each(histograms)("latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint", async ({ name, plugin, endpoints }) => {
+    const q = async (p: number) =>
+      Object.fromEntries(
+        (await prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [x.metric.endpoint, Number(x.value[1])]),
+      );
+    const [p50, p99] = [await q(0.5), await q(0.99)];
+    expect(Object.keys(p99).sort()).toEqual([...endpoints].sort());
+    for (const endpoint of endpoints) {
+      expect(Number.isFinite(p50[endpoint]), `p50 of ${endpoint}: ${p50[endpoint]}`).toBe(true);
+      expect(p99[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
+      expect(p50[endpoint]).toBeLessThanOrEqual(p99[endpoint]);
+      expect(p99[endpoint], "the local example service answers well within a second").toBeLessThan(1000);
+    }
+  });
+
+  test("every query of envoy/sitio-dashboard.json returns data from the real Prometheus", async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+      panels: { title: string; type: string; targets?: { expr: string }[] }[];
+      templating: { list: { name: string; definition?: string }[] };
+    };
+    // The plugin variable: label_values(<metric>, plugin) is Grafana's call of this API.
+    const variable = dashboard.templating.list.find((v) => v.name === "plugin")!;
+    const [, metric, label] = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition!)!;
+    expect(await prometheus.labelValues(label, metric)).toContain("sitio_web");
+
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    expect(queries.length).toBeGreaterThanOrEqual(8);
+    const empty: string[] = [];
+    for (const { panel, expr } of queries) {
+      // What Grafana substitutes: "All" plugins, and a rate window of several scrape intervals.
+      const promql = expr.replaceAll("$__rate_interval", "1m").replaceAll("$plugin", ".+");
+      const r = await prometheus.query(promql);
+      if (r.length === 0 || r.some((x) => Number.isNaN(Number(x.value[1])))) empty.push(`${panel}: ${promql} → ${JSON.stringify(r)}`);
+    }
+    expect(empty).toEqual([]);
+  });
+
+  test("promtool check metrics parses a scrape; sitio's only lint notes are the missing HELP text and the agreed *_ms names", async () => {
+    const text = await (await fetch(`${envoy.admin}/stats/prometheus`)).text();
+    const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    const out = `${run.stdout}${run.stderr}`;
+    // promtool exits 1 when the text does not parse, 3 when it parses with lint notes.
+    expect(run.status, out.slice(0, 2000)).not.toBe(1);
+    expect(out).not.toContain("error while linting");
+    const sitioNotes = out.split("\n").filter((l) => l.startsWith("sitio_"));
+    const unexpected = sitioNotes.filter((l) => !/ no help text$/.test(l) && !/^sitio_\w+_duration_ms metric names should not contain abbreviated units$/.test(l));
+    expect(unexpected).toEqual([]);
+  });
+});
