@@ -6,6 +6,7 @@
 // host pointers; everything above it works on `Bytes` views and plain values.
 
 import * as sdk from "@solo-io/proxy-runtime/imports";
+import { freeHostMemory } from "./host_memory";
 import { latin1 } from "../latin1";
 
 // Imports the SDK lacks or binds wrongly (its `proxy_set_buffer_status` is
@@ -107,7 +108,7 @@ export class Bytes {
   /** Frees the host's copy. Safe to call twice. */
   release(): void {
     if (this.ptr != 0) {
-      __release(this.ptr);
+      freeHostMemory(this.ptr);
       this.ptr = 0;
       this.len = 0;
     }
@@ -148,7 +149,7 @@ export function property(name: string): string {
   let r = sdk.proxy_get_property(changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
   if (r != WasmResult.Ok || out.ptr == 0) return "";
   let s = String.UTF8.decodeUnsafe(out.ptr, out.size);
-  __release(out.ptr);
+  freeHostMemory(out.ptr);
   return s;
 }
 

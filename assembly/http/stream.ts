@@ -83,8 +83,9 @@ export class HttpStream extends Context {
       this.method = headerValue(HeaderMapType.RequestHeaders, ":method");
       this.path = headerValue(HeaderMapType.RequestHeaders, ":path");
     }
-    let status = headerValue(HeaderMapType.ResponseHeaders, ":status");
-    if (status.length == 0) status = this.status;
+    // The status seen in onResponseHeaders is final (a custom 404 keeps 404); only a stream
+    // that never reached that hook needs the access-log phase's headers.
+    let status = this.status.length > 0 ? this.status : headerValue(HeaderMapType.ResponseHeaders, ":status");
     this.metrics.report(this.method, this.path, status, end > this.startNs ? end - this.startNs : 0);
   }
 

@@ -20,12 +20,11 @@ export class NetworkStream {
     this.codec = newCodec(root.config, this.metrics);
   }
 
-  /** proxy_on_new_connection. */
-  onNewConnection(): u32 {
+  /** The connection was accepted (proxy_on_context_create; sitio does not export proxy_on_new_connection). */
+  onNewConnection(): void {
     this.open = true;
     incrementMetric(this.metrics.connections, 1);
     incrementMetric(this.metrics.active, 1);
-    return FilterStatus.Continue;
   }
 
   /** proxy_on_downstream_data: client bytes on their way upstream (observed, never changed). */

@@ -100,6 +100,8 @@ export interface StartOptions {
   /** Extra ports to pin: shipped port → port. */
   ports?: Record<number, number>;
   extraArgs?: string[];
+  /** Envoy's log-level flags (default: wasm at debug, quoted in failures; benchmarks run as `npm start` does). */
+  logArgs?: string[];
   /** Clusters whose endpoint is moved to a test's own server: cluster name → port on 127.0.0.1. */
   upstreams?: Record<string, number>;
   /**
@@ -124,7 +126,7 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
   const log = createWriteStream(logFile);
   const child = spawn(
     envoyBinary(),
-    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", "--component-log-level", "wasm:debug", ...(opts.extraArgs ?? [])],
+    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   // Both streams write to one file, so neither may end it; it ends when both have closed.
