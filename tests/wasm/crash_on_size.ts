@@ -31,9 +31,6 @@ export function proxy_on_configure(root_context_id: u32, size: u32): u32 {
 export function proxy_on_tick(root_context_id: u32): void {
   sitio.proxy_on_tick(root_context_id);
 }
-export function proxy_on_new_connection(context_id: u32): u32 {
-  return sitio.proxy_on_new_connection(context_id);
-}
 export function proxy_on_downstream_connection_close(context_id: u32, peer: u32): void {
   sitio.proxy_on_downstream_connection_close(context_id, peer);
 }
@@ -46,14 +43,8 @@ export function proxy_on_upstream_connection_close(context_id: u32, peer: u32): 
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
   return sitio.proxy_on_request_headers(context_id, headers, end_of_stream);
 }
-export function proxy_on_request_body(context_id: u32, size: u32, end_of_stream: u32): u32 {
-  return sitio.proxy_on_request_body(context_id, size, end_of_stream);
-}
 export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
   return sitio.proxy_on_response_headers(context_id, headers, end_of_stream);
-}
-export function proxy_on_response_body(context_id: u32, size: u32, end_of_stream: u32): u32 {
-  return sitio.proxy_on_response_body(context_id, size, end_of_stream);
 }
 export function proxy_on_log(context_id: u32): void {
   sitio.proxy_on_log(context_id);
