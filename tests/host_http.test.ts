@@ -31,6 +31,21 @@ describe("wasm host: HTTP filter", () => {
     expect(host.traps).toBe(0);
   });
 
+  test("status label: registered codes as themselves, any other code as its class, so an upstream cannot mint series", () => {
+    const { host, root } = setup();
+    const statuses = ["200", "404", "418", "451", "511", "299", "499", "599", "150", "999", "20x"];
+    for (const status of statuses) {
+      const x = host.http(root);
+      x.requestHeaders({ ":method": "GET", ":path": "/s" });
+      x.responseHeaders({ ":status": status });
+      x.end();
+    }
+    const labels = [...host.metrics.keys()].filter((k) => k.startsWith(REQS + ";")).map((k) => /;status=([^;]*)/.exec(k)![1]).sort();
+    expect(labels).toEqual(["0", "1xx", "200", "2xx", "404", "418", "451", "4xx", "511", "5xx"]);
+    expect(host.value(key("GET", "/s", "0"))).toBe(2);
+    expect(host.sum(REQS)).toBe(statuses.length);
+  });
+
   test("a stream reset before any response is counted with status 0", () => {
     const { host, root } = setup();
     const x = host.http(root);

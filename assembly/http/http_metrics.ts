@@ -10,14 +10,32 @@ import { label, HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION_MS, HTTP_REQUESTS_T
 /** The status label when the stream ended without response headers (e.g. the client reset it first). */
 export const NO_RESPONSE = "0";
 
-/** `:status` as a label: three digits, else NO_RESPONSE (Envoy validates it; this only guards the label). */
+const STATUS_CLASSES: string[] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/** Whether a response code is one of the registered ones that keep their own label value. */
+function registeredStatus(code: i32): bool {
+  if (code < 200) return code == 100 || code == 101 || code == 103;
+  if (code < 300) return code <= 208 || code == 226;
+  if (code < 400) return code <= 308;
+  if (code < 500) return code <= 418 || (code >= 421 && code <= 426) || code == 428 || code == 429 || code == 431 || code == 451;
+  return code <= 508 || code == 510 || code == 511;
+}
+
+/**
+ * `:status` as a label: a registered code as itself ("404"), any other code as its class
+ * ("599" → "5xx", so a hostile upstream cannot mint series), NO_RESPONSE when there is none.
+ */
 export function statusLabel(status: string): string {
   if (status.length != 3) return NO_RESPONSE;
+  let code = 0;
   for (let i = 0; i < 3; i++) {
     let c = status.charCodeAt(i);
     if (c < 48 || c > 57) return NO_RESPONSE;
+    code = code * 10 + (c - 48);
   }
-  return status;
+  if (code < 100 || code > 599) return NO_RESPONSE;
+  if (registeredStatus(code)) return status;
+  return STATUS_CLASSES[code / 100 - 1];
 }
 
 export class HttpMetrics {
