@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { scrape, type Sample } from "./prometheus.js";
+import { stopProcess } from "./process.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const SHIPPED_CONFIG = join(ROOT, "envoy/envoy.yaml");
@@ -174,11 +175,7 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
     },
     async stop() {
       if (exited) return;
-      await new Promise<void>((ok) => {
-        child.once("exit", () => ok());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      });
+      await stopProcess(child);
     },
   };
   const deadline = Date.now() + 15_000;

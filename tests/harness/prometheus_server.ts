@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, freePort, sleep } from "./envoy.js";
+import { stopProcess } from "./process.js";
 
 export const SHIPPED_PROMETHEUS_CONFIG = join(ROOT, "envoy/prometheus.yml");
 
@@ -105,11 +106,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     },
     async stop() {
       if (exited) return;
-      await new Promise<void>((ok) => {
-        child.once("exit", () => ok());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      });
+      await stopProcess(child);
     },
   };
 
