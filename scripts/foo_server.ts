@@ -1,101 +1,19 @@
-// The Foo protocol server (seed 001) behind sitio's :18001 listener.
+// The Foo protocol server (seed 001) behind sitio's :18001 listener, as a command:
 //
 //   npx tsx scripts/foo_server.ts [--port 8098] [--host 127.0.0.1] [--batch-ms 5]
 //
-// Answers every `REQ <seq> [data]` line with `ACK <seq>` or `NAK <seq> denied`:
-// NAK when <seq> is a multiple of 5 or the data contains "stop" (any case),
-// ACK otherwise. Replies are held for --batch-ms after the first one waiting,
-// then written in one write, newest first, so a client that pipelines sees
-// several replies at once and out of order, like the seed's sample session.
-// Lines that are not a REQ get no reply. Tests import startFooServer().
+// The server itself is tests/harness/foo_server.ts (the tests start it in-process).
 
-import { createServer, type Server, type Socket } from "node:net";
-import { pathToFileURL } from "node:url";
-
-/** A line longer than this without '\n' ends the connection (the server keeps one line per client). */
-const MAX_LINE_BYTES = 64 * 1024;
-const REQ = /^REQ[ \t]+(\d+)(?:[ \t](.*))?$/;
-
-export interface FooServerOptions {
-  port: number;
-  host?: string;
-  /** How long replies wait for company before they are written (ms); 0 writes each at once. */
-  batchMs?: number;
-}
-
-export interface FooServer {
-  port: number;
-  close(): Promise<void>;
-}
-
-/** The server's answer to one REQ: the deterministic rule in the header. */
-export function replyTo(seq: string, data: string): string {
-  const nak = BigInt(seq) % 5n === 0n || data.toLowerCase().includes("stop");
-  return nak ? `NAK ${seq} denied\n` : `ACK ${seq}\n`;
-}
-
-function serve(socket: Socket, batchMs: number): void {
-  let partial = "";
-  let waiting: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    timer = undefined;
-    if (waiting.length === 0 || socket.destroyed) return;
-    socket.write(waiting.reverse().join(""));
-    waiting = [];
-  };
-  socket.setNoDelay(true);
-  socket.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString("utf8")).split("\n");
-    partial = lines.pop()!;
-    if (partial.length > MAX_LINE_BYTES) return socket.destroy();
-    for (const raw of lines) {
-      const m = REQ.exec(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
-      if (!m) continue;
-      waiting.push(replyTo(m[1], m[2] ?? ""));
-    }
-    if (waiting.length > 0 && batchMs <= 0) flush();
-    else if (waiting.length > 0 && !timer) timer = setTimeout(flush, batchMs);
-  });
-  socket.on("end", () => socket.end());
-  socket.on("error", () => socket.destroy());
-  socket.on("close", () => clearTimeout(timer));
-}
-
-export function startFooServer(opts: FooServerOptions): Promise<FooServer> {
-  const batchMs = opts.batchMs ?? 5;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    serve(socket, batchMs);
-  });
-  return new Promise((ok, fail) => {
-    server.once("error", fail);
-    server.listen(opts.port, opts.host ?? "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      ok({
-        port,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
+import { startFooServer } from "../tests/harness/foo_server.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const host = arg("host", "127.0.0.1");
-  const server = await startFooServer({ port: Number(arg("port", "8098")), host, batchMs: Number(arg("batch-ms", "5")) });
-  console.error(`foo server: listening on ${host}:${server.port}`);
-  const stop = () => void server.close().then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-}
+const host = arg("host", "127.0.0.1");
+const server = await startFooServer({ port: Number(arg("port", "8098")), host, batchMs: Number(arg("batch-ms", "5")) });
+console.error(`foo server: listening on ${host}:${server.port}`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

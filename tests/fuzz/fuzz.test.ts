@@ -3,7 +3,7 @@
 // expectation. The long run is `npm run fuzz -- --cases 1000000`.
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.js";
+import { ProxyWasmHost } from "../harness/proxy_wasm_host.js";
 import { DEBUG_WASM, RELEASE_WASM, runFuzz } from "./fuzzer.js";
 
 const REQS = "sitio_tcp_requests_total";

@@ -8,7 +8,7 @@
 // One host (one VM) serves many cases, as in Envoy; after a trap a fresh one is started.
 
 import { join } from "node:path";
-import { ProxyWasmHost, ROOT, WasmTrap, type Connection } from "../host/proxy_wasm_host.js";
+import { ProxyWasmHost, ROOT, WasmTrap, type Connection } from "../harness/proxy_wasm_host.js";
 import { Rng } from "./rng.js";
 import { bogusChunked, huge, manyPipelined, maxRequests, mutated, noise, pipeline, splitReads, type ConnectionInput } from "./http1_inputs.js";
 import { configInput } from "./config_inputs.js";

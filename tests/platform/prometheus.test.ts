@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
 import type { Sample } from "../harness/prometheus.js";
-import { startFooServer, type FooServer } from "../../scripts/foo_server.js";
+import { startFooServer, type FooServer } from "../harness/foo_server.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
 import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
 

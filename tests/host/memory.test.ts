@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost, ROOT } from "./host/proxy_wasm_host.js";
+import { ProxyWasmHost, ROOT } from "../harness/proxy_wasm_host.js";
 
 const REQS = "sitio_tcp_requests_total";
 

@@ -1,21 +1,19 @@
 // The network (L4) filter in the real Envoy, on the shipped envoy.yaml:
 // connections, bytes, and HTTP/1.x endpoint counts from the raw downstream bytes.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { Agent } from "node:http";
-import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { value, type Sample } from "./harness/prometheus.js";
-import { countResponses, httpRequest, openSocket, closeSocket, rawExchange } from "./harness/traffic.js";
+import { sleep } from "../harness/envoy.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { countResponses, httpRequest, openSocket, closeSocket, rawExchange } from "../harness/traffic.js";
+import { useEnvoy } from "../harness/use_envoy.js";
 
 const PLUGIN = "sitio_web";
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "network" });
 let port: number;
-
-beforeAll(async () => {
-  envoy = await startEnvoy({ name: "network" });
+beforeAll(() => {
   port = envoy.port(18000);
 });
-afterAll(async () => envoy?.stop());
 
 const requests = (s: Sample[], method: string, endpoint: string) => value(s, "sitio_tcp_requests_total", { method, endpoint, plugin: PLUGIN }) ?? 0;
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;

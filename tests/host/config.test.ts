@@ -3,7 +3,7 @@
 // collapse rules, and a fuzz run of the JSON parser (no input may trap).
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost, WasmTrap } from "./host/proxy_wasm_host.js";
+import { ProxyWasmHost, WasmTrap } from "../harness/proxy_wasm_host.js";
 
 const REQS = "sitio_tcp_requests_total";
 const key = (endpoint: string, method = "GET") => `${REQS};method=${method};endpoint=${endpoint};plugin=p`;

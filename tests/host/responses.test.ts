@@ -3,7 +3,7 @@
 // and protocol switches, on byte tables fed split at every byte.
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost, type Connection } from "./host/proxy_wasm_host.js";
+import { ProxyWasmHost, type Connection } from "../harness/proxy_wasm_host.js";
 
 const PAGE = "<h1>custom 404</h1>\n";
 const CONFIG_404 = JSON.stringify({ custom_404: { body: PAGE, content_type: "text/html" } });

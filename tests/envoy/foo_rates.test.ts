@@ -4,26 +4,22 @@
 // windows; about 14 s, mostly waiting for the 10 s window to empty.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { value } from "./harness/prometheus.js";
-import { FooClient } from "./harness/foo_client.js";
-import { startFooServer, type FooServer } from "../scripts/foo_server.js";
+import { sleep } from "../harness/envoy.js";
+import { useEnvoy } from "../harness/use_envoy.js";
+import { value } from "../harness/prometheus.js";
+import { FooClient } from "../harness/foo_client.js";
+import { startFooServer, type FooServer } from "../harness/foo_server.js";
 
 const PLUGIN = "sitio_foo";
 /** Time Envoy's timer may fire late per tick, plus scheduling noise on a busy machine. */
 const SLACK_MS = 500;
 
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "foo-rates" });
 let server: FooServer;
-
 beforeAll(async () => {
-  envoy = await startEnvoy({ name: "foo-rates" });
   server = await startFooServer({ port: envoy.port(8098) });
 });
-afterAll(async () => {
-  await envoy?.stop();
-  await server?.close();
-});
+afterAll(async () => server?.close());
 
 interface Burst {
   n: number;

@@ -2,25 +2,23 @@
 // :18080): requests by method, endpoint and exact status; duration histograms;
 // the custom 404 page for upstream 404s and for Envoy's own route-not-found.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { Agent } from "node:http";
-import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { series, value, type Sample } from "./harness/prometheus.js";
-import { httpRequest, openSocket, rawExchange } from "./harness/traffic.js";
+import { sleep } from "../harness/envoy.js";
+import { series, value, type Sample } from "../harness/prometheus.js";
+import { httpRequest, openSocket, rawExchange } from "../harness/traffic.js";
+import { useEnvoy } from "../harness/use_envoy.js";
 
 const PLUGIN = "sitio_http";
 /** The custom page configured for sitio_http in envoy/envoy.yaml. */
 const PAGE = "<h1>404: nothing here</h1>\n";
 const PAGE_TYPE = "text/html; charset=utf-8";
 
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "l7" });
 let port: number;
-
-beforeAll(async () => {
-  envoy = await startEnvoy({ name: "l7" });
+beforeAll(() => {
   port = envoy.port(18080);
 });
-afterAll(async () => envoy?.stop());
 
 const requests = (s: Sample[], method: string, endpoint: string, status: string) =>
   value(s, "sitio_http_requests_total", { method, endpoint, status, plugin: PLUGIN }) ?? 0;

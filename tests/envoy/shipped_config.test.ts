@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, SHIPPED_CONFIG, envoyBinary } from "./harness/envoy.js";
+import { ROOT, SHIPPED_CONFIG, envoyBinary } from "../harness/envoy.js";
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

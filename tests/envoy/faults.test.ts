@@ -14,11 +14,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ROOT, SHIPPED_CONFIG, startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { startEnvoyWithLds, type LdsEnvoy } from "./harness/lds.js";
-import { value, type Sample } from "./harness/prometheus.js";
-import { KeepAliveConnection } from "./harness/keepalive.js";
-import { openSocket } from "./harness/traffic.js";
+import { ROOT, SHIPPED_CONFIG, startEnvoy, sleep, type Envoy } from "../harness/envoy.js";
+import { startEnvoyWithLds, type LdsEnvoy } from "../harness/lds.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { KeepAliveConnection } from "../harness/keepalive.js";
+import { openSocket } from "../harness/traffic.js";
 
 const PLUGIN = "sitio_web";
 const CRASH_WASM = join(ROOT, "build/test/sitio-crash-on-size.wasm");

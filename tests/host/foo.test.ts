@@ -3,7 +3,7 @@
 // the host clock and ticks. tests/foo.test.ts checks the same in Envoy.
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost, type Connection } from "./host/proxy_wasm_host.js";
+import { ProxyWasmHost, type Connection } from "../harness/proxy_wasm_host.js";
 
 const PLUGIN = "f";
 const FOO = JSON.stringify({ protocol: "foo" });

@@ -4,27 +4,24 @@
 // traffic that follows is counted exactly.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { value, type Sample } from "./harness/prometheus.js";
-import { countResponses, openSocket, rawExchange } from "./harness/traffic.js";
-import { KeepAliveConnection } from "./harness/keepalive.js";
-import { Rng } from "./fuzz/rng.js";
-import { FooClient } from "./harness/foo_client.js";
-import { startFooServer, type FooServer } from "../scripts/foo_server.js";
+import { sleep } from "../harness/envoy.js";
+import { useEnvoy } from "../harness/use_envoy.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { countResponses, openSocket, rawExchange } from "../harness/traffic.js";
+import { KeepAliveConnection } from "../harness/keepalive.js";
+import { Rng } from "../fuzz/rng.js";
+import { FooClient } from "../harness/foo_client.js";
+import { startFooServer, type FooServer } from "../harness/foo_server.js";
 
 const PLUGIN = "sitio_web";
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "hostile" });
 let port: number;
 let fooServer: FooServer;
 beforeAll(async () => {
-  envoy = await startEnvoy({ name: "hostile" });
   port = envoy.port(18000);
   fooServer = await startFooServer({ port: envoy.port(8098) });
 });
-afterAll(async () => {
-  await envoy?.stop();
-  await fooServer?.close();
-});
+afterAll(async () => fooServer?.close());
 
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
 const requests = (s: Sample[], endpoint: string, method = "GET") => value(s, "sitio_tcp_requests_total", { method, endpoint, plugin: PLUGIN }) ?? 0;

@@ -3,26 +3,22 @@
 // what the server answered, whatever the split of the bytes.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { value, type Sample } from "./harness/prometheus.js";
-import { FooClient, tally } from "./harness/foo_client.js";
-import { startFooServer, type FooServer } from "../scripts/foo_server.js";
+import { sleep } from "../harness/envoy.js";
+import { useEnvoy } from "../harness/use_envoy.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { FooClient, tally } from "../harness/foo_client.js";
+import { startFooServer, type FooServer } from "../harness/foo_server.js";
 
 const PLUGIN = "sitio_foo";
 const REQ = { method: "REQ", endpoint: "-", plugin: PLUGIN };
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "foo" });
 let server: FooServer;
 let port: number;
-
 beforeAll(async () => {
-  envoy = await startEnvoy({ name: "foo" });
   server = await startFooServer({ port: envoy.port(8098) });
   port = envoy.port(18001);
 });
-afterAll(async () => {
-  await envoy?.stop();
-  await server?.close();
-});
+afterAll(async () => server?.close());
 
 /** Every Foo-relevant series of the plugin. */
 function counts(s: Sample[]) {

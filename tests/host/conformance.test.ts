@@ -17,8 +17,8 @@
 // and the one-byte-at-a-time runs pin the order exactly.
 
 import { afterAll, describe, expect, test } from "vitest";
-import { ProxyWasmHost, type Connection } from "./host/proxy_wasm_host.js";
-import { CASES, bytesOf, expectedRequests, httpBytesOf, labelOf, type LlhttpCase } from "./harness/llhttp_corpus.js";
+import { ProxyWasmHost, type Connection } from "../harness/proxy_wasm_host.js";
+import { CASES, bytesOf, expectedRequests, httpBytesOf, labelOf, type LlhttpCase } from "../harness/llhttp_corpus.js";
 
 const REQS = "sitio_tcp_requests_total;";
 

@@ -4,10 +4,10 @@
 // active-connection gauge returns to 0; the wasm heap stops growing.
 // SITIO_LOAD_FULL=1 runs the full-size figures (100,000 requests, 100,000 connections).
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEnvoy, type Envoy } from "./harness/envoy.js";
-import { series, value, type Sample } from "./harness/prometheus.js";
-import { KeepAliveConnection, rssKiB } from "./harness/keepalive.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import { series, value, type Sample } from "../harness/prometheus.js";
+import { KeepAliveConnection, rssKiB } from "../harness/keepalive.js";
+import { useEnvoy } from "../harness/use_envoy.js";
 
 const FULL = process.env.SITIO_LOAD_FULL === "1";
 const CONNECTIONS = 200;
@@ -19,13 +19,11 @@ const LIMIT_MS = FULL ? 1_200_000 : 120_000;
 /** The mix: "/" answers 200, the rest 404 (the example service). */
 const ENDPOINTS = ["/", "/", "/", "/api/users", "/api/orders", "/static/app.js", "/health"];
 
-let envoy: Envoy;
+const envoy = useEnvoy({ name: "load" });
 let port: number;
-beforeAll(async () => {
-  envoy = await startEnvoy({ name: "load" });
+beforeAll(() => {
   port = envoy.port(18000);
 });
-afterAll(async () => envoy?.stop());
 
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
 const counts = (s: Sample[]) => new Map(series(s, "sitio_tcp_requests_total", { plugin: PLUGIN }).map((x) => [`${x.labels.method} ${x.labels.endpoint}`, x.value]));

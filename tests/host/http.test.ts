@@ -2,7 +2,7 @@
 // Envoy's order, with a controlled clock (the Envoy tests check the same in Envoy).
 
 import { describe, expect, test } from "vitest";
-import { ProxyWasmHost } from "./host/proxy_wasm_host.js";
+import { ProxyWasmHost } from "../harness/proxy_wasm_host.js";
 
 const REQS = "sitio_http_requests_total";
 const DURATION = "sitio_http_request_duration_ms";

@@ -2,7 +2,7 @@
 // the compiled module's L4 behaviour (the Envoy tests check the same in Envoy).
 
 import { describe, expect, test } from "vitest";
-import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "./host/network_root.js";
+import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "../harness/host_roots.js";
 
 describe("wasm host: network filter", () => {
   test("every split of a two-request stream into two reads gives exactly two requests", () => {

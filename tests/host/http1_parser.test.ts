@@ -3,8 +3,8 @@
 // which must never trap.
 
 import { describe, expect, test } from "vitest";
-import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "./host/network_root.js";
-import { CASES, bytesOf } from "./harness/llhttp_corpus.js";
+import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "../harness/host_roots.js";
+import { CASES, bytesOf } from "../harness/llhttp_corpus.js";
 
 describe("HTTP/1.x request parser: bounds", () => {
   test("Connection options longer than the ones sitio looks for, in any split", () => {

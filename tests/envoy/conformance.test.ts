@@ -6,12 +6,13 @@
 // the :8099 backend answers (it refuses some of these requests and closes
 // some connections; sitio counts the client's request stream).
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
-import { SHIPPED_CONFIG, startEnvoy, sleep, type Envoy } from "./harness/envoy.js";
-import { series, value } from "./harness/prometheus.js";
-import { rawExchange } from "./harness/traffic.js";
-import { CASES, expectedRequests, httpBytesOf } from "./harness/llhttp_corpus.js";
+import { SHIPPED_CONFIG, sleep } from "../harness/envoy.js";
+import { series, value, type Sample } from "../harness/prometheus.js";
+import { rawExchange } from "../harness/traffic.js";
+import { CASES, expectedRequests, httpBytesOf } from "../harness/llhttp_corpus.js";
+import { useEnvoy } from "../harness/use_envoy.js";
 
 const PLUGIN = "sitio_web";
 /** The shipped sitio_web configuration: at most 100 endpoints, number and UUID segments collapsed to `{id}`. */
@@ -30,12 +31,7 @@ function collapsed(request: string): string {
 /** Cases sent at the same time (each on its own connection). */
 const PARALLEL = 6;
 
-let envoy: Envoy;
-
-beforeAll(async () => {
-  envoy = await startEnvoy({ name: "conformance" });
-});
-afterAll(async () => envoy?.stop());
+const envoy = useEnvoy({ name: "conformance" });
 
 describe("llhttp corpus through Envoy", () => {
   test("every valid strict case, one connection each: the per-endpoint counts equal the corpus'", async () => {
@@ -53,8 +49,8 @@ describe("llhttp corpus through Envoy", () => {
       await Promise.all(cases.slice(i, i + PARALLEL).map((c) => rawExchange(port, [httpBytesOf(c)], { idleMs: 100 })));
     }
 
-    const reqs = (s: Awaited<ReturnType<Envoy["scrape"]>>) => series(s, "sitio_tcp_requests_total", { plugin: PLUGIN });
-    const sum = (s: Awaited<ReturnType<Envoy["scrape"]>>) => reqs(s).reduce((a, x) => a + x.value, 0);
+    const reqs = (s: Sample[]) => series(s, "sitio_tcp_requests_total", { plugin: PLUGIN });
+    const sum = (s: Sample[]) => reqs(s).reduce((a, x) => a + x.value, 0);
     await envoy.waitForStats((s) => sum(s) >= total && value(s, "sitio_tcp_active_connections", { plugin: PLUGIN }) === 0, `${total} requests, connections closed`);
     await sleep(100);
     const samples = await envoy.scrape();

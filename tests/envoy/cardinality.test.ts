@@ -3,12 +3,13 @@
 // cap is 100, plus `other`; the paths are not numbers, so collapsing cannot merge them), every request is still counted,
 // and Envoy's memory stays bounded.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
-import { SHIPPED_CONFIG, startEnvoy, type Envoy } from "./harness/envoy.js";
-import { series, value, type Sample } from "./harness/prometheus.js";
-import { openSocket } from "./harness/traffic.js";
-import { rssKiB } from "./harness/keepalive.js";
+import { SHIPPED_CONFIG} from "../harness/envoy.js";
+import { series, value, type Sample } from "../harness/prometheus.js";
+import { openSocket } from "../harness/traffic.js";
+import { rssKiB } from "../harness/keepalive.js";
+import { useEnvoy } from "../harness/use_envoy.js";
 
 const PLUGIN = "sitio_web";
 const DISTINCT = 100_000;
@@ -16,12 +17,10 @@ const PER_CONNECTION = 500;
 /** endpoints.max_distinct of the shipped sitio_web block. */
 const CAP = 100;
 
-let envoy: Envoy;
-beforeAll(async () => {
+const envoy = useEnvoy({ name: "cardinality" });
+beforeAll(() => {
   expect(readFileSync(SHIPPED_CONFIG, "utf8")).toContain(`"max_distinct": ${CAP}`);
-  envoy = await startEnvoy({ name: "cardinality" });
 });
-afterAll(async () => envoy?.stop());
 
 const requestSeries = (s: Sample[]) => series(s, "sitio_tcp_requests_total", { plugin: PLUGIN });
 

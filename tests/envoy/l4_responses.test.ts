@@ -10,10 +10,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Agent } from "node:http";
 import { readFileSync } from "node:fs";
-import { SHIPPED_CONFIG, startEnvoy, type Envoy } from "./harness/envoy.js";
-import { value, type Sample } from "./harness/prometheus.js";
-import { httpRequest, rawExchange } from "./harness/traffic.js";
-import { startScriptedUpstream, type ScriptedUpstream } from "./harness/scripted_upstream.js";
+import { SHIPPED_CONFIG } from "../harness/envoy.js";
+import { useEnvoy } from "../harness/use_envoy.js";
+import { value, type Sample } from "../harness/prometheus.js";
+import { httpRequest, rawExchange } from "../harness/traffic.js";
+import { startScriptedUpstream, type ScriptedUpstream } from "../harness/scripted_upstream.js";
 
 const PLUGIN = "sitio_web";
 
@@ -36,13 +37,11 @@ const responses = (s: Sample[], status: string) => value(s, "sitio_tcp_responses
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
 
 describe("L4 responses from the shipped example service", () => {
-  let envoy: Envoy;
+  const envoy = useEnvoy({ name: "l4-responses" });
   let port: number;
-  beforeAll(async () => {
-    envoy = await startEnvoy({ name: "l4-responses" });
+  beforeAll(() => {
     port = envoy.port(18000);
   });
-  afterAll(async () => envoy?.stop());
 
   test("one keep-alive connection: a duration sample per request and endpoint, responses by class, the page for every 404", async () => {
     const before = await envoy.scrape();
@@ -108,13 +107,12 @@ describe("L4 responses from the shipped example service", () => {
 });
 
 describe("L4 responses from a scripted upstream", () => {
-  let envoy: Envoy;
   let port: number;
   let upstream: ScriptedUpstream;
   const OK = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
   const GAP = 30;
 
-  beforeAll(async () => {
+  const envoy = useEnvoy(async () => {
     upstream = await startScriptedUpstream((method, target) => {
       switch (target) {
         case "/chunked":
@@ -142,13 +140,12 @@ describe("L4 responses from a scripted upstream", () => {
           return { writes: [OK] };
       }
     });
-    envoy = await startEnvoy({ name: "l4-responses-scripted", upstreams: { web_service: upstream.port } });
+    return { name: "l4-responses-scripted", upstreams: { web_service: upstream.port } };
+  });
+  beforeAll(() => {
     port = envoy.port(18000);
   });
-  afterAll(async () => {
-    await envoy?.stop();
-    await upstream?.stop();
-  });
+  afterAll(async () => upstream?.stop());
 
   const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`;
   const rewritten = (statusLine: string, kept = "") => `${statusLine}\r\n${kept}${PAGE_HEADERS}${PAGE.body}`;

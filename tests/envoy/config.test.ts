@@ -5,9 +5,9 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { SHIPPED_CONFIG, startEnvoy } from "./harness/envoy.js";
-import { value } from "./harness/prometheus.js";
-import { httpRequest } from "./harness/traffic.js";
+import { SHIPPED_CONFIG, startEnvoy } from "../harness/envoy.js";
+import { value } from "../harness/prometheus.js";
+import { httpRequest } from "../harness/traffic.js";
 
 /** The shipped config with the JSON of one plugin's `configuration` replaced by `json`. */
 function withPluginConfiguration(text: string, plugin: string, json: string): string {
