@@ -7,7 +7,7 @@
 
 import * as sdk from "@solo-io/proxy-runtime/assembly/imports";
 import { freeHostMemory } from "./host_memory";
-import { latin1 } from "../latin1";
+import { latin1 } from "../bytes/latin1";
 
 // Imports the SDK lacks or binds wrongly (its `proxy_set_buffer_status` is
 // bound to the host's `proxy_get_buffer_status`).
@@ -147,9 +147,11 @@ export function pluginConfiguration(size: u32): string {
   return s;
 }
 
-/** A host property (single path segment) as a string, or "" when absent. */
-export function property(name: string): string {
-  let key = String.UTF8.encode(name);
+/** A host property as a string, or "" when absent; `path` segments are separated by dots (`response.code_details`). */
+export function property(path: string): string {
+  let key = String.UTF8.encode(path);
+  let k = changetype<usize>(key);
+  for (let i = 0; i < key.byteLength; i++) if (load<u8>(k + <usize>i) == 46) store<u8>(k + <usize>i, 0);
   out.ptr = 0;
   out.size = 0;
   let r = sdk.proxy_get_property(changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
@@ -157,6 +159,44 @@ export function property(name: string): string {
   let s = String.UTF8.decodeUnsafe(out.ptr, out.size);
   freeHostMemory(out.ptr);
   return s;
+}
+
+// ---------------------------------------------------------------- shared data
+// A key-value store the host keeps for all VMs of one vm_id (every worker's
+// VM), with compare-and-swap: each value carries a `cas` that changes on every
+// set; a set with a non-zero cas fails with CasMismatch unless it is the
+// current one. A set on a missing key always succeeds.
+
+/** The cas of the value the last `sharedDataGet` found. */
+export let sharedDataCas: u32 = 0;
+
+/**
+ * Reads a shared value into `into` (released by the caller); its cas is left in
+ * `sharedDataCas`. NotFound when the key is absent.
+ */
+export function sharedDataGet(keyPtr: usize, keyLen: i32, into: Bytes): WasmResult {
+  into.release();
+  out.ptr = 0;
+  out.size = 0;
+  out.u32v = 0;
+  let r = sdk.proxy_get_shared_data(
+    keyPtr,
+    keyLen,
+    changetype<usize>(out) + offsetof<OutParams>("ptr"),
+    changetype<usize>(out) + offsetof<OutParams>("size"),
+    changetype<usize>(out) + offsetof<OutParams>("u32v"),
+  );
+  sharedDataCas = out.u32v;
+  if (r == WasmResult.Ok && out.ptr != 0) {
+    into.ptr = out.ptr;
+    into.len = <i32>out.size;
+  }
+  return <WasmResult>r;
+}
+
+/** Writes a shared value; `cas` 0 writes unconditionally, else only over that version (CasMismatch otherwise). */
+export function sharedDataSet(keyPtr: usize, keyLen: i32, valuePtr: usize, valueLen: i32, cas: u32): WasmResult {
+  return <WasmResult>sdk.proxy_set_shared_data(keyPtr, keyLen, valuePtr, valueLen, cas);
 }
 
 /** Wall-clock time from the host, in nanoseconds. */

@@ -1,76 +1,69 @@
-// Foo protocol codec (seed 001): the client sends `REQ <seq> [data]` lines, the
+// The Foo decoder (seed 001): the client sends `REQ <seq> [data]` lines, the
 // server answers each with `ACK <seq>` or `NAK <seq>`, in any order, several
-// at once. Counts each REQ as a request (method "REQ", endpoint "-") and each
-// ACK/NAK as a response (status "ACK"/"NAK"), like the seed's msg_req/msg_ack/
-// msg_nak; matches each reply to its request by sequence number for the
-// REQ→reply duration; and counts what does not fit: replies to no waiting
-// request, a REQ reusing a waiting sequence number, malformed lines. The bytes
-// always pass untouched.
+// at once. Each REQ is a request (method "REQ", no endpoint) with its sequence
+// number as id; each ACK/NAK a response (status word "ACK"/"NAK") matched by
+// id; a line that breaks the grammar is malformed (foo_line.ts decodes lines).
 
-import { Codec } from "./codec";
+import { Decoder, DecoderEvent } from "./decoder";
 import { FooEvent, FooLineParser, FooType } from "./foo_line";
-import { Config } from "../config";
-import { EndpointSeries, TcpMetrics } from "../network/tcp_metrics";
 
-/** Requests awaiting a reply per connection; past this, new ones are counted as untimed. */
-export const MAX_PENDING = 1024;
-/** Foo requests have no endpoint; this is their label. */
-const NO_ENDPOINT = "-";
+const REQ = "REQ";
+const ACK = "ACK";
+const NAK = "NAK";
 
-export class FooCodec extends Codec {
+export class FooDecoder extends Decoder {
   private requests: FooLineParser = new FooLineParser(true);
   private replies: FooLineParser = new FooLineParser(false);
-  /** Sequence number → start of its REQ line (ns), for requests awaiting their reply. */
-  private pending: Map<u64, u64> = new Map();
-  private series: EndpointSeries | null = null;
+  private linesStarted: u32 = 0;
 
-  constructor(config: Config, metrics: TcpMetrics) {
-    super(config, metrics);
+  constructor() {
+    super();
+    this.method = REQ;
+    this.clientNamesMethod = false;
+    this.hasEndpoint = false;
+    this.matchesById = true;
   }
 
-  onDownstream(ptr: usize, len: i32, nowNs: u64): void {
+  reset(): void {
+    this.event = DecoderEvent.None;
+    this.requests.reset();
+    this.replies.reset();
+    this.linesStarted = 0;
+    this.opaqueDownstreamBytes = 0;
+  }
+
+  downstream(ptr: usize, len: i32): i32 {
     let p = this.requests;
     let before = p.opaqueBytes;
-    let off = 0;
-    while (off < len) {
-      off += p.execute(ptr + <usize>off, len - off, nowNs);
-      if (p.event == FooEvent.Message) this.request(p.seq, p.startNs);
-      else if (p.event == FooEvent.Malformed) this.metrics.malformed(true);
+    let n = p.execute(ptr, len);
+    let ev = DecoderEvent.None;
+    if (p.started != this.linesStarted) {
+      this.linesStarted = p.started;
+      ev |= DecoderEvent.RequestStart;
     }
-    let opaque = p.opaqueBytes - before;
-    if (opaque > 0) this.metrics.unparsed(opaque);
+    if (p.event == FooEvent.Message) {
+      this.requestId = p.seq;
+      ev |= DecoderEvent.Request;
+    } else if (p.event == FooEvent.Malformed) {
+      ev |= DecoderEvent.MalformedRequest;
+    }
+    this.opaqueDownstreamBytes += p.opaqueBytes - before;
+    this.event = ev;
+    return n;
   }
 
-  onUpstream(ptr: usize, len: i32, nowNs: u64): Uint8Array | null {
+  upstream(ptr: usize, len: i32): i32 {
     let p = this.replies;
-    let off = 0;
-    while (off < len) {
-      off += p.execute(ptr + <usize>off, len - off, nowNs);
-      if (p.event == FooEvent.Message) this.reply(p.type, p.seq, nowNs);
-      else if (p.event == FooEvent.Malformed) this.metrics.malformed(false);
+    let n = p.execute(ptr, len);
+    let ev = DecoderEvent.None;
+    if (p.event == FooEvent.Message) {
+      this.responseId = p.seq;
+      this.statusWord = p.type == FooType.Nak ? NAK : ACK;
+      ev = DecoderEvent.ResponseHead | DecoderEvent.ResponseEnd;
+    } else if (p.event == FooEvent.Malformed) {
+      ev = DecoderEvent.MalformedResponse;
     }
-    return null;
-  }
-
-  private request(seq: u64, startNs: u64): void {
-    if (this.series === null) this.series = this.metrics.fixedSeries("REQ", NO_ENDPOINT);
-    this.metrics.countRequest(this.series!);
-    // The first REQ of a sequence number keeps its start; its reply is matched to it.
-    if (this.pending.has(seq)) this.metrics.duplicateRequest();
-    else if (this.pending.size >= MAX_PENDING) this.metrics.untimedRequest();
-    else this.pending.set(seq, startNs);
-  }
-
-  private reply(type: FooType, seq: u64, nowNs: u64): void {
-    let status = type == FooType.Nak ? "NAK" : "ACK";
-    if (!this.pending.has(seq)) {
-      // Still a reply the server sent (the seed's msg_ack/msg_nak count it); it just has no duration.
-      this.metrics.untimedResponse(status);
-      this.metrics.unmatchedResponse();
-      return;
-    }
-    let startNs = this.pending.get(seq);
-    this.pending.delete(seq);
-    this.metrics.response(this.series!, status, startNs, nowNs);
+    this.event = ev;
+    return n;
   }
 }

@@ -5,12 +5,12 @@
 //   Seq  := <integer>
 //   Data := <UTF-8 string without newline>
 //
-// Pull style, like http1_request.ts: `execute(ptr, len, nowNs)` consumes bytes
+// Pull style, like http1_request.ts: `execute(ptr, len)` consumes bytes
 // until one line is complete or found malformed, or the bytes run out, and
 // returns how many it consumed; the caller reads `event` and calls again with
 // the rest. Every decision is made byte by byte, so any split of the stream,
 // down to one byte per call, yields the same events. Nothing of a line is
-// kept but its type, sequence number and start time: memory is constant.
+// kept but its type and sequence number: memory is constant.
 //
 // Choices where the grammar is loose:
 // - whitespace is one or more spaces or tabs; a line may end in "\r\n";
@@ -26,7 +26,7 @@
 export enum FooEvent {
   /** Nothing yet: all bytes consumed, feed more. */
   None = 0,
-  /** A well-formed line: read `type`, `seq`, `startNs`. */
+  /** A well-formed line: read `type`, `seq`. */
   Message = 1,
   /** A line that breaks the grammar (or has a type this direction never sends). */
   Malformed = 2,
@@ -67,8 +67,8 @@ export class FooLineParser {
   event: FooEvent = FooEvent.None;
   type: FooType = FooType.Req;
   seq: u64 = 0;
-  /** `nowNs` of the call that delivered the line's first byte. */
-  startNs: u64 = 0;
+  /** Lines begun so far (bumped on each line's first byte): the decoder times a request from it. */
+  started: u32 = 0;
   /** Bytes of malformed lines so far (they pass through undecoded). */
   opaqueBytes: u64 = 0;
 
@@ -83,8 +83,16 @@ export class FooLineParser {
   /** `requests`: this direction carries REQ (client to server); otherwise ACK and NAK. */
   constructor(private requests: bool) {}
 
+  /** Back to the start of a new connection. */
+  reset(): void {
+    this.event = FooEvent.None;
+    this.state = S_START;
+    this.opaqueBytes = 0;
+    this.started = 0;
+  }
+
   /** Consumes bytes until one event happens or the bytes run out; returns the bytes consumed. */
-  execute(ptr: usize, len: i32, nowNs: u64): i32 {
+  execute(ptr: usize, len: i32): i32 {
     this.event = FooEvent.None;
     let i = 0;
     while (i < len) {
@@ -97,7 +105,7 @@ export class FooLineParser {
         continue;
       }
       if (state == S_START) {
-        this.startNs = nowNs;
+        this.started++;
         this.lineBytes = 0;
         this.seq = 0;
         this.digits = 0;

@@ -41,23 +41,33 @@ const PROTOCOLS: i32[] = [
 export const MAX_METHOD_BYTES = 13;
 
 /**
- * The protocols (PROTOCOL_* bits) the method in `len` bytes at `buf` may be
- * used with; 0 when it is not a known method. Case-sensitive, like llhttp.
+ * The index of the method in `len` bytes at `buf` on the list, or -1 when it
+ * is not a known method. Case-sensitive, like llhttp.
  */
-export function methodProtocols(buf: Uint8Array, len: i32): i32 {
+export function methodIndex(buf: Uint8Array, len: i32): i32 {
   for (let m = 0; m < NAMES.length; m++) {
     let name = unchecked(NAMES[m]);
     if (name.length != len) continue;
     let same = true;
     for (let k = 0; k < len; k++) {
-      if (<i32>buf[k] != name.charCodeAt(k)) {
+      if (<i32>unchecked(buf[k]) != name.charCodeAt(k)) {
         same = false;
         break;
       }
     }
-    if (same) return unchecked(PROTOCOLS[m]);
+    if (same) return m;
   }
-  return 0;
+  return -1;
+}
+
+/** The method's name (a constant: the same string object for every request). */
+export function methodName(index: i32): string {
+  return unchecked(NAMES[index]);
+}
+
+/** The protocols (PROTOCOL_* bits) the method may be used with. */
+export function methodProtocols(index: i32): i32 {
+  return unchecked(PROTOCOLS[index]);
 }
 
 /** True for the method that opens the HTTP/2 connection preface (`PRI * HTTP/2.0`). */

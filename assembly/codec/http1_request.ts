@@ -19,7 +19,6 @@
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
-import { latin1 } from "../latin1";
 import {
   hexValue,
   isAlpha,
@@ -42,7 +41,7 @@ import {
   H_TRANSFER_ENCODING,
   H_UPGRADE,
 } from "./http1_framing";
-import { isConnect, isPreface, MAX_METHOD_BYTES, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
+import { isConnect, isPreface, MAX_METHOD_BYTES, methodIndex, methodName, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
 
 /** What the last `execute` call found. */
 export enum RequestEvent {
@@ -131,8 +130,11 @@ const U64_MAX: u64 = 0xffffffffffffffff;
 export class Http1RequestParser {
   // ---- results, valid after `execute` returns with `event == Head`
   event: RequestEvent = RequestEvent.None;
+  /** The method, one of http1_methods.ts's constant names. */
   method: string = "";
-  target: string = "";
+  /** The request target's first `targetLength` bytes (at most MAX_TARGET_BYTES). */
+  target: Uint8Array = new Uint8Array(0);
+  targetLength: i32 = 0;
   /** The target was longer than MAX_TARGET_BYTES; `target` holds its start. */
   targetTruncated: bool = false;
   /** The request asks for a protocol switch (CONNECT, or Upgrade with Connection: upgrade). */
@@ -149,9 +151,8 @@ export class Http1RequestParser {
   private state: i32 = S_START;
   private methodBuf: Uint8Array = new Uint8Array(MAX_METHOD_BYTES);
   private methodLen: i32 = 0;
+  private methodAt: i32 = -1;
   private protocols: i32 = 0;
-  private targetBuf: Uint8Array | null = null;
-  private targetLen: i32 = 0;
   private protocol: i32 = 0;
   private protocolPos: i32 = 0;
   private major: i32 = 0;
@@ -189,6 +190,18 @@ export class Http1RequestParser {
   /** True once the parser has stopped reading HTTP on this connection. */
   get opaque(): bool {
     return this.state == S_OPAQUE;
+  }
+
+  /** Back to the start of a new connection (the target and hold buffers are kept for reuse). */
+  reset(): void {
+    this.state = S_START;
+    this.event = RequestEvent.None;
+    this.opaqueBytes = 0;
+    this.started = 0;
+    this.headBytes = 0;
+    this.methodLen = 0;
+    this.heldLen = 0;
+    this.resetMessage();
   }
 
   /** Stops parsing: every further byte is opaque (after a protocol switch). */
@@ -299,8 +312,10 @@ export class Http1RequestParser {
       }
       case S_METHOD: {
         if (c == 32) {
-          this.protocols = methodProtocols(this.methodBuf, this.methodLen);
-          if (this.protocols == 0) return false;
+          let m = methodIndex(this.methodBuf, this.methodLen);
+          if (m < 0) return false;
+          this.methodAt = m;
+          this.protocols = methodProtocols(m);
           this.state = S_URL_START;
           return true;
         }
@@ -631,24 +646,21 @@ export class Http1RequestParser {
   }
 
   private keepTargetByte(c: i32): void {
-    let buf: Uint8Array;
-    if (this.targetBuf === null) {
-      buf = new Uint8Array(128);
-      this.targetBuf = buf;
-    } else {
-      buf = this.targetBuf!;
-    }
-    if (this.targetLen == buf.length) {
-      if (buf.length >= MAX_TARGET_BYTES) {
+    let buf = this.target;
+    let n = this.targetLength;
+    if (n == buf.length) {
+      if (n >= MAX_TARGET_BYTES) {
         this.targetTruncated = true;
         return;
       }
-      let bigger = new Uint8Array(buf.length << 1);
-      bigger.set(buf);
+      // grows 128, 256, … MAX_TARGET_BYTES once per parser (parsers are reused), never per request
+      let bigger = new Uint8Array(n == 0 ? 128 : n << 1);
+      memory.copy(bigger.dataStart, buf.dataStart, <usize>n);
       buf = bigger;
-      this.targetBuf = bigger;
+      this.target = bigger;
     }
-    buf[this.targetLen++] = <u8>c;
+    unchecked((buf[n] = <u8>c));
+    this.targetLength = n + 1;
   }
 
   // ---------------------------------------------------------------- header fields
@@ -778,9 +790,7 @@ export class Http1RequestParser {
 
   private headersComplete(): bool {
     let connect = isConnect(this.methodBuf, this.methodLen);
-    this.method = latin1(changetype<usize>(this.methodBuf.buffer), this.methodLen);
-    let tb = this.targetBuf;
-    this.target = tb === null ? "" : latin1(changetype<usize>(tb.buffer), this.targetLen);
+    this.method = methodName(this.methodAt);
     this.upgrade = connect || (this.hasUpgrade && this.connUpgrade);
     this.event = RequestEvent.Head;
     this.switchPending = this.upgrade;
@@ -839,7 +849,7 @@ export class Http1RequestParser {
 
   private resetMessage(): void {
     this.switchPending = false;
-    this.targetLen = 0;
+    this.targetLength = 0;
     this.targetTruncated = false;
     this.upgrade = false;
     this.protocols = 0;

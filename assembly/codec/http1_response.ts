@@ -108,6 +108,24 @@ export class Http1ResponseParser {
     return this.state == S_OPAQUE;
   }
 
+  /** Back to the start of a new connection. */
+  reset(): void {
+    this.state = S_START;
+    this.event = ResponseEvent.None;
+    this.headBytes = 0;
+    this.requestIsHead = false;
+    this.requestIsConnect = false;
+    this.resetMessage();
+  }
+
+  /** Body bytes that follow now and need not be looked at (a Content-Length body or chunk data in progress; u64 max: until the close). */
+  get skippable(): u64 {
+    let s = this.state;
+    if (s == S_BODY || s == S_CHUNK_DATA) return this.remaining;
+    if (s == S_UNTIL_CLOSE) return u64.MAX_VALUE;
+    return 0;
+  }
+
   /** True while a response head (status line or headers) is partly read. */
   get inHead(): bool {
     return this.state >= S_VERSION && this.state <= S_HEADERS_LF;

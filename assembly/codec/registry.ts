@@ -1,17 +1,32 @@
-// The codecs sitio ships, by the `protocol` name used in the plugin configuration.
-// A new protocol is one new codec file plus one line in each function below.
+// The protocols the network filter decodes, by the `protocol` name of the
+// plugin configuration. A new protocol is one decoder file (see decoder.ts)
+// and one line in PROTOCOLS.
 
-import { Codec } from "./codec";
-import { FooCodec } from "./foo";
-import { Http1Codec } from "./http1";
-import { Config } from "../config";
-import { TcpMetrics } from "../network/tcp_metrics";
+import { Decoder } from "./decoder";
+import { FooDecoder } from "./foo";
+import { Http1Decoder } from "./http1";
 
-/** Protocol names accepted in the configuration. */
-export const PROTOCOLS: string[] = ["http1", "foo"];
+export class Protocol {
+  constructor(
+    /** The `protocol` value in the plugin configuration. */
+    public name: string,
+    /** Its responses can be replaced by the custom 404 page (`custom_404` is refused otherwise). */
+    public customPages: bool,
+    /** A new decoder for one connection. */
+    public newDecoder: () => Decoder,
+  ) {}
+}
 
-/** A new codec instance for one connection. */
-export function newCodec(config: Config, metrics: TcpMetrics): Codec {
-  if (config.protocol == "foo") return new FooCodec(config, metrics);
-  return new Http1Codec(config, metrics);
+/** Every protocol sitio decodes; the first is the default. */
+export const PROTOCOLS: Protocol[] = [
+  new Protocol("http1", true, (): Decoder => new Http1Decoder()),
+  new Protocol("foo", false, (): Decoder => new FooDecoder()),
+];
+
+/** The protocol named `name`, or null. */
+export function protocolNamed(name: string): Protocol | null {
+  for (let i = 0; i < PROTOCOLS.length; i++) {
+    if (unchecked(PROTOCOLS[i]).name == name) return unchecked(PROTOCOLS[i]);
+  }
+  return null;
 }

@@ -3,10 +3,13 @@
 // the custom 404 page, encoded once.
 
 import { HeaderPair, encodeHeaderPairs, property } from "../abi/host";
-import { Config } from "../config";
-import { readPluginConfig } from "../plugin_config";
-import { HttpMetrics } from "./http_metrics";
+import { Config, FilterKind } from "../config/config";
+import { readPluginConfig } from "../config/plugin_config";
+import { HttpMetrics } from "../metrics/http_metrics";
 import { HttpStream } from "./stream";
+
+/** The `root_id` this root serves (envoy.yaml). */
+export const HTTP_ROOT_ID = "sitio_http";
 
 export class HttpRoot {
   config: Config = new Config();
@@ -20,13 +23,13 @@ export class HttpRoot {
   /** proxy_on_configure: parses the config and defines the metric series. False rejects the config. */
   onConfigure(configurationSize: u32): bool {
     let plugin = property("plugin_name");
-    let config = readPluginConfig(plugin, configurationSize);
+    let config = readPluginConfig(plugin, FilterKind.Http, configurationSize);
     if (config === null) return false;
     this.config = config;
     this.custom404Body = String.UTF8.encode(config.custom404Body);
     this.custom404Headers = encodeHeaderPairs([new HeaderPair("content-type", config.custom404ContentType)]);
     let metrics = this.metrics;
-    if (metrics === null) this.metrics = new HttpMetrics(plugin, config);
+    if (metrics === null) this.metrics = new HttpMetrics(HTTP_ROOT_ID, plugin, config);
     else metrics.reconfigure(config);
     return true;
   }

@@ -2,8 +2,9 @@
 // start time, swaps 404 responses for the custom page, and reports the
 // finished request once, in onLog. Hooks in the order Envoy calls them.
 
-import { FilterHeadersStatus, HeaderMapType, LogLevel, WasmResult, headerValue, incrementMetric, log, logLevel, nowNs, sendLocalResponse } from "../abi/host";
-import { HttpMetrics } from "./http_metrics";
+import { FilterHeadersStatus, HeaderMapType, LogLevel, WasmResult, headerValue, incrementMetric, log, logLevel, nowNs, property, sendLocalResponse } from "../abi/host";
+import { admitsEndpoint } from "../labels/label_values";
+import { ENDPOINT_CANDIDATE, HttpMetrics } from "../metrics/http_metrics";
 import { HttpRoot } from "./root";
 
 /** `response_code_details` of the custom 404 (shown by Envoy's access log as %RESPONSE_CODE_DETAILS%). */
@@ -68,6 +69,24 @@ export class HttpStream {
     // The status seen in onResponseHeaders is final (a custom 404 keeps 404); only a stream
     // that never reached that hook needs the access-log phase's headers.
     let status = this.status.length > 0 ? this.status : headerValue(HeaderMapType.ResponseHeaders, ":status");
-    this.metrics.report(this.method, this.path, status, end > this.startNs ? end - this.startNs : 0);
+    let metrics = this.metrics;
+    let endpoint = metrics.endpointIndex(this.path);
+    // a new endpoint gets in with a response from the upstream (not Envoy's own local reply) that is not a 4xx
+    if (endpoint == ENDPOINT_CANDIDATE && admitsEndpoint(statusCode(status)) && property("response.code_details") == "via_upstream") {
+      endpoint = metrics.admitCandidate();
+    }
+    metrics.report(this.method, endpoint, status, end > this.startNs ? end - this.startNs : 0);
   }
+}
+
+/** `:status` as a number (0 when it is not three digits). */
+function statusCode(status: string): i32 {
+  if (status.length != 3) return 0;
+  let code = 0;
+  for (let i = 0; i < 3; i++) {
+    let c = status.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    code = code * 10 + c;
+  }
+  return code;
 }

@@ -1,49 +1,77 @@
 // NetworkRoot: one per network-filter plugin (listener) per VM. Reads the
-// plugin configuration once and owns the metric series its connections share.
+// plugin configuration once and owns what its connections share: the
+// metrics, the protocol, the custom 404 page, and a few idle connection
+// objects to reuse (so a new connection allocates nothing).
 
 import { property, setTickPeriod } from "../abi/host";
-import { Config } from "../config";
-import { readPluginConfig } from "../plugin_config";
+import { CustomPage } from "../codec/http1_custom_404";
+import { Protocol, protocolNamed, PROTOCOLS } from "../codec/registry";
+import { Config, FilterKind } from "../config/config";
+import { readPluginConfig } from "../config/plugin_config";
+import { TcpMetrics } from "../metrics/tcp_metrics";
 import { NetworkStream } from "./stream";
-import { TcpMetrics } from "./tcp_metrics";
 
-/** The tick period; the rate windows (network/rate_window.ts) have one bucket per tick. */
+/** The tick period; the rate windows have one bucket per tick, and counted bytes are published at each. */
 const TICK_MS: u32 = 1000;
+/** Idle connection objects kept for reuse; more than this are let go, so a burst does not keep its memory. */
+const POOL_SIZE = 64;
+/** The `root_id` this root serves (envoy.yaml). */
+export const NETWORK_ROOT_ID = "sitio_network";
 
 export class NetworkRoot {
   config: Config = new Config();
   metrics: TcpMetrics | null = null;
+  protocol: Protocol = unchecked(PROTOCOLS[0]);
+  /** The custom 404 page of the configuration, or null when it is off. */
+  page: CustomPage | null = null;
+  private pool: NetworkStream[] = [];
 
   constructor(public contextId: u32) {}
 
   /** proxy_on_configure: parses the config and defines the metric series. False rejects the config. */
   onConfigure(configurationSize: u32): bool {
     let plugin = property("plugin_name");
-    let config = readPluginConfig(plugin, configurationSize);
+    let config = readPluginConfig(plugin, FilterKind.Network, configurationSize);
     if (config === null) return false;
-    this.config = config!;
-    if (this.metrics === null) this.metrics = new TcpMetrics(plugin, this.config);
-    else this.metrics!.reconfigure(this.config);
-    this.metrics!.reportMemory();
+    this.config = config;
+    this.protocol = protocolNamed(config.protocol)!;
+    this.page = config.custom404 ? new CustomPage(config.custom404ContentType, config.custom404Body) : null;
+    this.pool.length = 0; // pooled connections were built for the old configuration
+    let metrics = this.metrics;
+    if (metrics === null) this.metrics = new TcpMetrics(NETWORK_ROOT_ID, plugin, config);
+    else metrics.reconfigure(config);
     setTickPeriod(TICK_MS);
     return true;
   }
 
-  /** proxy_on_tick (every TICK_MS): moves the sliding rate windows on. */
+  /** proxy_on_tick (every TICK_MS): publishes what connections counted, moves the rate windows on, lets idle pooled connections go. */
   onTick(): void {
-    if (this.metrics !== null) {
-      this.metrics!.tick();
-      this.metrics!.reportMemory();
-    }
+    // half of the idle objects go each tick: churn keeps its pool, a burst's memory comes back within seconds
+    let pool = this.pool;
+    pool.length = pool.length >> 1;
+    let metrics = this.metrics;
+    if (metrics !== null) metrics.tick();
   }
 
   /** proxy_on_done for this root: the plugin is going away (reload, shutdown). */
   onDone(): void {
-    if (this.metrics !== null) this.metrics!.close();
+    let metrics = this.metrics;
+    if (metrics !== null) metrics.close();
   }
 
   /** proxy_on_context_create for a connection of this plugin. */
   newStream(contextId: u32): NetworkStream {
+    let pool = this.pool;
+    if (pool.length > 0) {
+      let s = pool.pop();
+      s.reuse(contextId);
+      return s;
+    }
     return new NetworkStream(contextId, this);
+  }
+
+  /** A connection is over: its object may serve a later one. */
+  release(stream: NetworkStream): void {
+    if (this.pool.length < POOL_SIZE) this.pool.push(stream);
   }
 }

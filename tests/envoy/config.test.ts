@@ -8,6 +8,7 @@ import { describe, expect, test } from "vitest";
 import { SHIPPED_CONFIG, startEnvoy } from "../harness/envoy.js";
 import { value } from "../harness/prometheus.js";
 import { httpRequest } from "../harness/traffic.js";
+import { startOkUpstream } from "../harness/ok_upstream.js";
 
 /** The shipped config with the JSON of one plugin's `configuration` replaced by `json`. */
 function withPluginConfiguration(text: string, plugin: string, json: string): string {
@@ -30,11 +31,13 @@ describe("plugin configuration in Envoy", () => {
   });
 
   test("the shipped configuration is in effect: numeric and UUID path segments are one endpoint", async () => {
-    const envoy = await startEnvoy({ name: "config-shipped" });
+    // an upstream that answers 200, so each path earns its series
+    const ok = await startOkUpstream();
+    const envoy = await startEnvoy({ name: "config-shipped", upstreams: { web_service: ok.port } });
     try {
       const port = envoy.port(18000);
       for (const path of ["/users/42", "/users/7?page=2", "/users/123e4567-e89b-12d3-a456-426614174000", "/users/me"]) {
-        expect((await httpRequest(port, path)).status).toBe(404);
+        expect((await httpRequest(port, path)).status).toBe(200);
       }
       const reqs = (s: Awaited<ReturnType<typeof envoy.scrape>>, endpoint: string) =>
         value(s, "sitio_tcp_requests_total", { method: "GET", endpoint, plugin: "sitio_web" }) ?? 0;
@@ -44,6 +47,7 @@ describe("plugin configuration in Envoy", () => {
       expect(reqs(s, "/users/42")).toBe(0);
     } finally {
       await envoy.stop();
+      await ok.stop();
     }
   });
 

@@ -1,7 +1,9 @@
-// The 1 s and 10 s rate gauges in the real Envoy, driven by its 1 s tick: at
-// every scrape they must hold the messages of their window, give or take the
-// one tick the window moves by. Its own Envoy, so no other traffic is in the
-// windows; about 14 s, mostly waiting for the 10 s window to empty.
+// The 1 s and 10 s rate gauges in the real Envoy, driven by sitio's 1 s tick:
+// messages are counted in the VM and published at the next tick, into the
+// window of the last complete tick (1 s) and of the last ten (10 s). At every
+// scrape the gauges must hold what that allows, give or take the tick the
+// publication waits for. Its own Envoy, so no other traffic is in the
+// windows; about 15 s, mostly waiting for the 10 s window to empty.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sleep } from "../harness/envoy.js";
@@ -13,6 +15,8 @@ import { startFooServer, type FooServer } from "../harness/foo_server.js";
 const PLUGIN = "sitio_foo";
 /** Time Envoy's timer may fire late per tick, plus scheduling noise on a busy machine. */
 const SLACK_MS = 500;
+/** sitio's tick. */
+const TICK = 1000;
 
 const envoy = useEnvoy({ name: "foo-rates" });
 let server: FooServer;
@@ -59,18 +63,23 @@ async function read(): Promise<Reading> {
 }
 
 /**
- * What a window gauge may hold at this reading: a burst must be in it while
- * fewer ticks than the window can have passed since it was sent
- * (`windowMs - 1 tick`), and may be in it until the window plus slack passed
- * after it was done.
+ * What a window gauge may hold at this reading. A burst is counted in the tick
+ * interval it arrives in and published at the tick that closes it (at most a
+ * second after it was done); it then stays for one tick (1 s window) or ten
+ * (10 s window). So it must be in the 10 s window once a tick has surely
+ * passed since it was done and none of the ten can have run out
+ * (`mustFromMs` … `mustUntilMs`), and may be in a window from when it was sent
+ * until the window plus a tick after it was done.
  */
 function bounds(bursts: Burst[], r: Reading, windowMs: number): [number, number] {
   let lo = 0;
   let hi = 0;
   for (const b of bursts) {
     if (b.sentMs > r.toMs) continue;
-    if (r.toMs - b.sentMs < windowMs - 1000 && b.doneMs <= r.fromMs) lo += b.n;
-    if (r.fromMs - b.doneMs < windowMs + SLACK_MS) hi += b.n;
+    const mustFromMs = b.doneMs + TICK + SLACK_MS;
+    const mustUntilMs = b.sentMs + windowMs - SLACK_MS;
+    if (windowMs > TICK && r.fromMs >= mustFromMs && r.toMs < mustUntilMs) lo += b.n;
+    if (r.fromMs - b.doneMs < windowMs + TICK + SLACK_MS) hi += b.n;
   }
   return [lo, hi];
 }
@@ -83,7 +92,7 @@ describe("Foo listener: request and response rates", () => {
     const readings: Reading[] = [];
     bursts.push(await burst(5, 1));
     const secondAt = Date.now() + 2500;
-    const endAt = secondAt + 10_000 + 1000 + 2 * SLACK_MS;
+    const endAt = secondAt + 10_000 + 2 * TICK + 2 * SLACK_MS;
     while (Date.now() < endAt) {
       if (bursts.length === 1 && Date.now() >= secondAt) bursts.push(await burst(3, 100));
       readings.push(await read());

@@ -14,7 +14,8 @@ import { FooClient } from "../harness/foo_client.js";
 import { startFooServer, type FooServer } from "../harness/foo_server.js";
 
 const PLUGIN = "sitio_web";
-const envoy = useEnvoy({ name: "hostile" });
+// web_service answers every request 200 here: every well-formed path earns its series
+const envoy = useEnvoy({ name: "hostile", okUpstream: true });
 let port: number;
 let fooServer: FooServer;
 beforeAll(async () => {
@@ -32,9 +33,9 @@ async function ready(): Promise<number> {
 
 /** Well-formed traffic after an attack: `n` requests on one keep-alive connection, counted exactly. */
 async function wellFormedIsCountedExactly(endpoint: string, n: number): Promise<void> {
-  const before = await envoy.scrape();
+  const before = await envoy.settle();
   const conn = await KeepAliveConnection.open(port);
-  for (let i = 0; i < n; i++) expect(await conn.get(endpoint)).toBe(404);
+  for (let i = 0; i < n; i++) expect(await conn.get(endpoint)).toBe(200);
   await conn.close();
   const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 1, "the well-formed connection closed");
   expect(requests(after, endpoint) - requests(before, endpoint)).toBe(n);
@@ -42,7 +43,7 @@ async function wellFormedIsCountedExactly(endpoint: string, n: number): Promise<
 
 describe("hostile clients", () => {
   test("garbage connections: random bytes pass through as unparsed, no request counted", async () => {
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     let sent = 0;
     const r = new Rng(5);
     for (let i = 0; i < 40; i++) {
@@ -63,7 +64,7 @@ describe("hostile clients", () => {
   });
 
   test("slowloris: one request dribbled a byte at a time over ~4 s is counted once, and others are served meanwhile", async () => {
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     const request = "GET /slow?x=1 HTTP/1.1\r\nHost: sitio.test\r\nX-Pad: slowloris\r\n\r\n";
     const gapMs = Math.ceil(4000 / request.length);
     const slow = rawExchange(port, request.split(""), { gapMs, until: (b) => countResponses(b) === 1, idleMs: 2000 });
@@ -77,21 +78,22 @@ describe("hostile clients", () => {
   });
 
   test("half-closed sockets: a request followed by the client's FIN is counted once", async () => {
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     for (let i = 0; i < 10; i++) {
-      // tcp_proxy passes the FIN on; the example service (an Envoy HCM) then drops the
-      // request without answering, so only sitio's count and the clean close are checked
+      // tcp_proxy passes the FIN on; whether the upstream still answers is its business,
+      // so only sitio's count and the clean close are checked
       const ex = await rawExchange(port, ["GET /half HTTP/1.1\r\nHost: sitio.test\r\n\r\n"], { halfClose: true, idleMs: 1000, until: (b) => countResponses(b) === 1 });
       expect(countResponses(ex.received)).toBeLessThanOrEqual(1);
     }
     const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 10, "half-closed connections closed");
-    expect(requests(after, "/half") - requests(before, "/half")).toBe(10);
+    // a request whose response never came counts under other (no evidence let it in); each counts once
+    expect(requests(after, "/half") + requests(after, "other") - requests(before, "/half") - requests(before, "other")).toBe(10);
     expect(await ready()).toBe(200);
     await wellFormedIsCountedExactly("/after-half-close", 25);
   });
 
   test("resets mid-response and before any response: each request still counted once, gauge back to 0", async () => {
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     const resets = 30;
     for (let i = 0; i < resets; i++) {
       const sock = await openSocket(port);
@@ -105,19 +107,20 @@ describe("hostile clients", () => {
     }
     // sitio counts what reached it: both requests of every connection whose bytes were read before the reset
     const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + resets, "reset connections gone");
-    const resetCounted = requests(after, "/reset") - requests(before, "/reset");
-    const rootCounted = requests(after, "/") - requests(before, "/");
+    // (a request whose response the reset cut off counts under other unless its path got in earlier)
+    const total = (s: Sample[]) => s.filter((x) => x.name === "sitio_tcp_requests_total" && x.labels.plugin === PLUGIN).reduce((t, x) => t + x.value, 0);
+    const counted = total(after) - total(before);
     // the two requests travel in one write: counted together or not at all
-    expect(resetCounted).toBe(rootCounted);
+    expect(counted % 2).toBe(0);
     // the ones reset after the first response byte were certainly read
-    expect(resetCounted).toBeGreaterThanOrEqual(resets / 2);
-    expect(resetCounted).toBeLessThanOrEqual(resets);
+    expect(counted).toBeGreaterThanOrEqual(resets);
+    expect(counted).toBeLessThanOrEqual(2 * resets);
     expect(await ready()).toBe(200);
     await wellFormedIsCountedExactly("/after-resets", 25);
   });
 
   test("500 connections opened and dropped (FIN or RST, no bytes): Envoy stays ready, counts stay exact", async () => {
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     const n = 500;
     for (let batch = 0; batch < n / 50; batch++) {
       const socks = await Promise.all(Array.from({ length: 50 }, () => openSocket(port)));
@@ -141,7 +144,7 @@ describe("hostile clients on the Foo listener", () => {
 
   test("garbage, a 70 KB line, NUL and non-UTF-8 lines, a dribbled REQ and resets: Envoy stays ready, later REQs are counted exactly", async () => {
     const fooPort = envoy.port(18001);
-    const before = await envoy.scrape();
+    const before = await envoy.settle();
     const r = new Rng(7);
     // garbage without any line end: can hold no message
     for (let i = 0; i < 10; i++) await rawExchange(fooPort, [Buffer.from(r.bytes(r.range(1, 2000)).toString("latin1").replaceAll("\n", "_"), "latin1")], { idleMs: 30 });

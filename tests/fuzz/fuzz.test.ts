@@ -4,12 +4,16 @@
 
 import { describe, expect, test } from "vitest";
 import { ProxyWasmHost } from "../harness/proxy_wasm_host.js";
+import { preAdmit } from "../harness/host_roots.js";
 import { DEBUG_WASM, RELEASE_WASM, runFuzz } from "./fuzzer.js";
 
 const REQS = "sitio_tcp_requests_total";
 const P = "p";
 const reqs = (host: ProxyWasmHost) => host.sum(REQS, (n) => n.endsWith(`;plugin=${P}`));
-const unparsed = (host: ProxyWasmHost) => host.value(`sitio_tcp_unparsed_bytes_total;plugin=${P}`);
+const unparsed = (host: ProxyWasmHost) => {
+  host.flush();
+  return host.value(`sitio_tcp_unparsed_bytes_total;plugin=${P}`);
+};
 
 function setup(wasm = DEBUG_WASM) {
   const host = new ProxyWasmHost({ wasm, logLevel: 4 });
@@ -40,6 +44,7 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
 
   test("a four-request stream split at every byte (two reads) and one byte per read counts 4 each time", () => {
     const { host, root } = setup();
+    preAdmit(host, ["/a", "/b", "/c", "/d"]);
     for (let k = 0; k <= stream.length; k++) {
       const c = host.connect(root);
       c.downstream(stream.slice(0, k));
@@ -80,6 +85,7 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
 
   test("request heads around the 60 KiB limit: one byte under is counted, one over is not, and never a trap", () => {
     const { host, root } = setup();
+    preAdmit(host, ["/"]);
     const headOf = (size: number, shape: "line" | "header") => {
       const fixed = shape === "line" ? "GET / HTTP/1.1\r\n\r\n".length : "GET / HTTP/1.1\r\nX: \r\n\r\n".length;
       const fill = "a".repeat(size - fixed);
@@ -103,6 +109,7 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
 
   test("5,000 pipelined requests in one read are 5,000 requests", () => {
     const { host, root } = setup();
+    preAdmit(host, ["/p"]);
     const c = host.connect(root);
     c.downstream("GET /p HTTP/1.1\r\nHost: h\r\n\r\n".repeat(5000));
     c.close();
@@ -111,6 +118,7 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
 
   test("bogus chunked framing ends parsing: the request is counted once, what follows is unparsed", () => {
     const { host, root } = setup();
+    preAdmit(host, ["/c", "/next", "/s"]);
     const bodies = ["fffffffffffffffff\r\n", "-5\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "0x5\r\nhello\r\n0\r\n\r\n"];
     for (const body of bodies) {
       const c = host.connect(root);
@@ -160,6 +168,7 @@ describe("fuzz: memory", () => {
     for (const c of open) c.downstream(hostile);
     for (const c of open) c.close();
     expect(host.memoryBytes).toBe(after);
+    host.flush();
     expect(host.value(`sitio_tcp_active_connections;plugin=${P}`)).toBe(0);
   });
 
@@ -180,15 +189,37 @@ describe("fuzz: memory", () => {
   });
 });
 
-describe("wasm memory gauge", () => {
-  test("sitio_wasm_memory_bytes is the VM's memory size, set on configure and when a connection ends", () => {
+describe("wasm memory gauges", () => {
+  test("sitio_wasm_memory_bytes is the VM's memory size and sitio_wasm_heap_bytes the part in use, published at each tick", () => {
     const { host, root } = setup(RELEASE_WASM);
-    const gauge = `sitio_wasm_memory_bytes;plugin=${P}`;
-    expect(host.metrics.get(gauge)?.value).toBe(host.memoryBytes);
+    const memory = `sitio_wasm_memory_bytes;plugin=${P}`;
+    const heap = `sitio_wasm_heap_bytes;plugin=${P}`;
+    host.flush();
+    expect(host.value(memory)).toBe(host.memoryBytes);
+    const idle = host.value(heap);
+    expect(idle).toBeGreaterThan(0);
+    expect(idle).toBeLessThan(host.memoryBytes);
     const c = host.connect(root);
     c.downstream(`GET /${"x".repeat(200_000)} HTTP/1.1\r\n\r\n`);
+    host.flush();
+    expect(host.value(memory)).toBe(host.memoryBytes);
     c.close();
-    expect(host.memoryBytes).toBeGreaterThan(200_000);
-    expect(host.metrics.get(gauge)?.value).toBe(host.memoryBytes);
+    for (let t = 0; t < 8; t++) host.flush(); // idle pooled connections go, half per tick
+    expect(host.value(heap)).toBeLessThan(idle + 4096);
+  });
+
+  test("two VMs (workers) add their shares to one gauge; a VM whose plugin goes away takes its share out", () => {
+    const a = new ProxyWasmHost({ wasm: RELEASE_WASM });
+    const b = new ProxyWasmHost({ wasm: RELEASE_WASM, metrics: a.metrics, sharedData: a.sharedData });
+    const ra = a.createRoot("sitio_network", P, "");
+    const rb = b.createRoot("sitio_network", P, "");
+    a.flush();
+    b.flush();
+    const memory = `sitio_wasm_memory_bytes;plugin=${P}`;
+    expect(a.value(memory)).toBe(a.memoryBytes + b.memoryBytes);
+    b.deleteContext(rb);
+    expect(a.value(memory)).toBe(a.memoryBytes);
+    a.deleteContext(ra);
+    expect(a.value(memory)).toBe(0);
   });
 });

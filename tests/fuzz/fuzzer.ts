@@ -138,6 +138,7 @@ function connectionCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: b
   const conn = t.host.connect(rewriting ? t.rewriteRoot : t.root);
   const received = interleave(r, conn, input, check, rewriting);
   conn.close();
+  t.host.flush();
   const counted = f(REQS) - before.reqs;
   const bound = maxRequests(input.down);
   check(counted <= bound, `counted ${counted} requests, the bytes hold at most ${bound} (line feeds)`);
@@ -168,6 +169,7 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
   const before = host.value(name);
   const conn = host.connect(id);
   conn.downstream("GET /cfg HTTP/1.1\r\n\r\n");
+  conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
   conn.close();
   const isHttp = !bytes.includes('"foo"');
   if (isHttp) check(host.value(name) === before + 1, "an accepted configuration did not count a request");
@@ -180,6 +182,7 @@ function fooCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean,
   const conn = t.host.connect(t.fooRoot);
   interleave(r, conn, input, check);
   conn.close();
+  t.host.flush();
   const reqs = f(REQS) - before.reqs;
   const resp = f("sitio_tcp_responses_total") - before.resp;
   check(reqs <= maxLines(input.down), `Foo: counted ${reqs} REQs, the bytes hold at most ${maxLines(input.down)} lines`);

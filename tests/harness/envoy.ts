@@ -2,8 +2,8 @@
 //
 // The only changes made to the shipped file: every port is moved to a free
 // one (so test files can run side by side) and the .wasm path is made
-// absolute. Envoy runs with one worker and a dynamic base id; its log is kept
-// under .test-logs/ and quoted in failures.
+// absolute. Envoy runs with DEFAULT_WORKERS workers (or as a test asks) and a
+// dynamic base id; its log is kept under .test-logs/ and quoted in failures.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -85,6 +85,14 @@ export interface Envoy {
   /** The last lines of Envoy's log, for failure messages. */
   logTail(lines?: number): string;
   scrape(): Promise<Sample[]>;
+  /**
+   * A scrape taken once every VM has ticked since now and Envoy has merged
+   * every worker's histograms: sitio publishes connection and byte counts at
+   * its 1 s tick, and Envoy merges a worker's histogram samples at a stats
+   * flush (each scrape asks for one, and the merge may finish after that
+   * scrape answered), so a "before" snapshot must wait for both.
+   */
+  settle(): Promise<Sample[]>;
   /** Polls `check` on fresh scrapes until it returns true (or throws with the last state and the log). */
   waitForStats(check: (s: Sample[]) => boolean, what: string, timeoutMs?: number): Promise<Sample[]>;
   stop(): Promise<void>;
@@ -106,6 +114,13 @@ export interface StartOptions {
   /** Clusters whose endpoint is moved to a test's own server: cluster name → port on 127.0.0.1. */
   upstreams?: Record<string, number>;
   /**
+   * Worker threads (`--concurrency`), each with its own wasm VM. Default
+   * DEFAULT_WORKERS: more than one, as Envoy runs by default (one per core),
+   * so anything a VM keeps to itself shows up; 1 only where a test must know
+   * which VM served a connection (say why where it is set).
+   */
+  workers?: number;
+  /**
    * The config is expected to be refused: resolve once Envoy has exited during
    * start-up (its log complete), and throw if it becomes ready instead.
    */
@@ -113,6 +128,12 @@ export interface StartOptions {
 }
 
 let counter = 0;
+
+/** sitio's tick period (assembly/network/root.ts TICK_MS). */
+export const TICK_MS = 1000;
+
+/** Workers an Envoy test runs with unless it says otherwise. */
+export const DEFAULT_WORKERS = 2;
 
 /** Attempts at start-up when another process took a port between freePort() and Envoy's bind. */
 const BIND_ATTEMPTS = 3;
@@ -144,7 +165,7 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const log = createWriteStream(logFile);
   const child = spawn(
     envoyBinary(),
-    ["-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
+    ["-c", configFile, "--concurrency", String(opts.workers ?? DEFAULT_WORKERS), "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   // Both streams write to one file, so neither may end it; it ends when both have closed.
@@ -177,6 +198,12 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
     process: child,
     exitCode: () => exitCode,
     scrape: () => scrape(admin),
+    settle: async () => {
+      await sleep(TICK_MS + 200);
+      await scrape(admin);
+      await sleep(100);
+      return scrape(admin);
+    },
     async waitForStats(check, what, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       let last: Sample[] = [];

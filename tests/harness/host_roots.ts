@@ -16,3 +16,21 @@ export function networkRoot(): { host: ProxyWasmHost; root: number } {
   const root = host.createRoot("sitio_network", PLUGIN);
   return { host, root };
 }
+
+/**
+ * Marks endpoint labels as admitted in the host's shared data, as if earlier
+ * responses had let them in (assembly/labels/endpoint_table.ts: the key
+ * layout `sitio/<root id>/<plugin>/e/<label>` and the counter `…/n`). For
+ * tests of parsing, where no upstream answers.
+ */
+export function preAdmit(host: ProxyWasmHost, labels: Iterable<string>, plugin = PLUGIN, rootId = "sitio_network"): void {
+  const prefix = `sitio/${rootId}/${plugin}/`;
+  let n = 0;
+  for (const label of labels) {
+    host.sharedData.set(`${prefix}e/${label}`, Buffer.from("1"), 0);
+    n++;
+  }
+  const count = host.sharedData.get(`${prefix}n`);
+  const before = count ? Number(count.value.toString()) : 0;
+  host.sharedData.set(`${prefix}n`, Buffer.from(String(before + n)), 0);
+}

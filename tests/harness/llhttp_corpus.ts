@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { endpointLabel, methodLabel } from "./labels.js";
 
 export interface LlhttpRequest {
   method: string;
@@ -34,45 +35,6 @@ export const bytesOf = (c: LlhttpCase): Buffer => Buffer.from(c.raw_base64, "bas
 
 /** The bytes sitio parses as HTTP/1.x: up to a protocol switch, all of them otherwise. */
 export const httpBytesOf = (c: LlhttpCase): Buffer => bytesOf(c).subarray(0, c.upgrade ? c.upgrade.offset : c.length);
-
-// ---- labels, the same rules as assembly/endpoints.ts (methodLabel, endpointOf)
-
-const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
-
-/** sitio's method label: the nine standard methods by name, any other method `other`. */
-export const methodLabel = (m: string): string => (STANDARD_METHODS.has(m) ? m : "other");
-
-/**
- * sitio's endpoint label: the target's path without query and fragment; absolute-form
- * `http://host/x?y` → `/x` (`/` without a path); authority-form (`host:443`) and `*` as they are;
- * bytes outside printable ASCII and `;` `"` `\` %-encoded; over 256 bytes → `other`.
- */
-export function endpointLabel(url: string): string {
-  let start = 0;
-  if (url.length > 0 && url[0] !== "/") {
-    const sep = url.indexOf("://");
-    if (sep > 0) {
-      const slash = url.indexOf("/", sep + 3);
-      const q = url.indexOf("?", sep + 3);
-      if (slash < 0 || (q >= 0 && q < slash)) return "/";
-      start = slash;
-    }
-  }
-  let end = url.length;
-  for (let i = start; i < url.length; i++) {
-    if (url[i] === "?" || url[i] === "#") {
-      end = i;
-      break;
-    }
-  }
-  if (end === start) return "/";
-  let out = "";
-  for (let i = start; i < end; i++) {
-    const c = url.charCodeAt(i);
-    out += c <= 0x20 || c >= 0x7f || c === 59 || c === 34 || c === 92 ? "%" + c.toString(16).toUpperCase().padStart(2, "0") : url[i];
-  }
-  return out.length > 256 ? "other" : out;
-}
 
 /** A request as sitio labels it: "METHOD endpoint". */
 export const labelOf = (r: LlhttpRequest): string => `${methodLabel(r.method)} ${endpointLabel(r.url)}`;

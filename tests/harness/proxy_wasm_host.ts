@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-const enum Result { Ok = 0, NotFound = 1, BadArgument = 2, Empty = 7, Unimplemented = 12 }
+const enum Result { Ok = 0, NotFound = 1, BadArgument = 2, Empty = 7, CasMismatch = 8, Unimplemented = 12 }
 export const enum BufferType { HttpRequestBody = 0, HttpResponseBody = 1, Downstream = 2, Upstream = 3, PluginConfiguration = 7 }
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
@@ -17,11 +17,40 @@ export interface Metric { name: string; type: MetricType; value: number; samples
 /** Thrown (and recorded in `host.traps`) when the module traps or exits. */
 export class WasmTrap extends Error {}
 
+/**
+ * The host's shared key-value store, as Envoy keeps it for all VMs of one
+ * vm_id: pass one instance to several hosts to play several workers.
+ */
+export class SharedData {
+  private values = new Map<string, { value: Buffer; cas: number }>();
+  private nextCas = 1;
+
+  get(key: string): { value: Buffer; cas: number } | undefined {
+    return this.values.get(key);
+  }
+
+  /** Envoy's semantics: a non-zero cas must match an existing key's; a missing key is always set. */
+  set(key: string, value: Buffer, cas: number): Result {
+    const cur = this.values.get(key);
+    if (cur && cas !== 0 && cas !== cur.cas) return Result.CasMismatch;
+    this.values.set(key, { value, cas: this.nextCas++ });
+    return Result.Ok;
+  }
+
+  keys(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
 export interface HostOptions {
   /** Which build to load; the debug build keeps bounds checks and names. */
   wasm?: string;
   /** Log lines at or above this level are kept in `host.logs` (0 trace … 5 critical). */
   logLevel?: number;
+  /** The shared data store (share one between hosts to play several workers of one Envoy). */
+  sharedData?: SharedData;
+  /** Metrics kept host-side (share one map between hosts as Envoy shares its stats between workers). */
+  metrics?: Map<string, Metric>;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -36,7 +65,8 @@ function compiled(path: string): WebAssembly.Module {
 }
 
 export class ProxyWasmHost {
-  readonly metrics = new Map<string, Metric>();
+  readonly metrics: Map<string, Metric>;
+  readonly sharedData: SharedData;
   private byId: Metric[] = [];
   readonly logs: { level: number; message: string }[] = [];
   traps = 0;
@@ -48,9 +78,12 @@ export class ProxyWasmHost {
   private exports!: Record<string, any>;
   private memory!: WebAssembly.Memory;
   private nextContextId = 1;
+  /** Root contexts configured and not deleted. */
+  private roots: number[] = [];
   /** Buffers the current callback may read (and, for upstream data, replace). */
   private buffers = new Map<number, Buffer>();
-  private properties = new Map<string, string>();
+  /** Host properties by path (segments joined with NUL, as the ABI passes them). */
+  readonly properties = new Map<string, string>();
   /** Header maps (by ABI HeaderMapType) the current HTTP callback may read. */
   headerMaps = new Map<number, Headers>();
   /** The last `proxy_send_local_response` of the current HTTP callback, if any. */
@@ -59,6 +92,8 @@ export class ProxyWasmHost {
 
   constructor(opts: HostOptions = {}) {
     this.logLevel = opts.logLevel ?? 2;
+    this.metrics = opts.metrics ?? new Map();
+    this.sharedData = opts.sharedData ?? new SharedData();
     const module = compiled(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
     const instance = new WebAssembly.Instance(module, { env: this.env(), wasi_unstable: this.wasi(), wasi_snapshot_preview1: this.wasi() });
     this.exports = instance.exports as Record<string, any>;
@@ -98,13 +133,17 @@ export class ProxyWasmHost {
     this.properties.set("plugin_name", pluginName);
     this.call("proxy_on_context_create", id, 0);
     this.call("proxy_on_vm_start", id, 0);
-    if (this.configure(id, configuration)) return id;
+    if (this.configure(id, configuration)) {
+      this.roots.push(id);
+      return id;
+    }
     this.deleteContext(id);
     return null;
   }
 
   /** The host is done with a context (a root whose plugin is gone, for example). */
   deleteContext(id: number): void {
+    this.roots = this.roots.filter((r) => r !== id);
     this.call("proxy_on_done", id);
     this.call("proxy_on_delete", id);
   }
@@ -122,6 +161,15 @@ export class ProxyWasmHost {
 
   tick(rootId: number): void {
     this.call("proxy_on_tick", rootId);
+  }
+
+  /**
+   * Ticks every root, as Envoy's 1 s timer does: the network filter publishes
+   * the connection and byte counts it keeps in the VM (and moves its rate
+   * windows on). Tests call it before reading those counters.
+   */
+  flush(): void {
+    for (const id of this.roots) this.tick(id);
   }
 
   /** Opens a network (L4) connection on a network root. */
@@ -262,6 +310,15 @@ export class ProxyWasmHost {
         };
         return Result.Ok;
       },
+      proxy_get_shared_data: (keyPtr: number, keyLen: number, ptrOut: number, sizeOut: number, casOut: number) => {
+        const found = this.sharedData.get(this.readString(keyPtr, keyLen));
+        if (!found) return Result.NotFound;
+        this.give(found.value, ptrOut, sizeOut);
+        this.view().setUint32(casOut, found.cas, true);
+        return Result.Ok;
+      },
+      proxy_set_shared_data: (keyPtr: number, keyLen: number, valuePtr: number, valueLen: number, cas: number) =>
+        this.sharedData.set(this.readString(keyPtr, keyLen), this.readBytes(valuePtr, valueLen), cas),
       proxy_define_metric: (type: number, namePtr: number, nameLen: number, idOut: number) => {
         const name = this.readString(namePtr, nameLen);
         let m = this.metrics.get(name);
@@ -355,10 +412,13 @@ export function decodeHeaderPairs(b: Buffer): Headers {
 export class HttpExchange {
   private request: Headers = [];
   private response: Headers | null = null;
+  /** Envoy's `response.code_details` for this stream: "via_upstream" for an upstream's response, else why Envoy answered itself. */
+  codeDetails = "via_upstream";
 
   constructor(readonly host: ProxyWasmHost, readonly id: number) {}
 
   private run(fn: () => number): number {
+    this.host.properties.set("response\0code_details", this.codeDetails);
     this.host.headerMaps.clear();
     this.host.headerMaps.set(HeaderMapType.RequestHeaders, this.request);
     if (this.response) this.host.headerMaps.set(HeaderMapType.ResponseHeaders, this.response);

@@ -4,19 +4,37 @@
 //
 //   const envoy = useEnvoy({ name: "network" });
 //   test("...", async () => { await httpRequest(envoy.port(18000), "/"); ... });
+//
+// `okUpstream: true` points the web_service cluster at an upstream that
+// answers every request 200 (harness/ok_upstream.ts), for tests of counting
+// whose paths must all earn their series.
 
 import { afterAll, beforeAll } from "vitest";
 import { startEnvoy, type Envoy, type StartOptions } from "./envoy.js";
+import { startOkUpstream, type OkUpstream } from "./ok_upstream.js";
+
+export interface UseEnvoyOptions extends StartOptions {
+  okUpstream?: boolean;
+}
 
 /** Options, or a function computing them in beforeAll (e.g. after a scripted upstream has its port). */
-export type EnvoyOptions = StartOptions | (() => StartOptions | Promise<StartOptions>);
+export type EnvoyOptions = UseEnvoyOptions | (() => UseEnvoyOptions | Promise<UseEnvoyOptions>);
 
 export function useEnvoy(options: EnvoyOptions): Envoy {
   let started: Envoy | undefined;
+  let ok: OkUpstream | undefined;
   beforeAll(async () => {
-    started = await startEnvoy(typeof options === "function" ? await options() : options);
+    const opts = typeof options === "function" ? await options() : options;
+    if (opts.okUpstream) {
+      ok = await startOkUpstream();
+      opts.upstreams = { ...opts.upstreams, web_service: ok.port };
+    }
+    started = await startEnvoy(opts);
   });
-  afterAll(async () => started?.stop());
+  afterAll(async () => {
+    await started?.stop();
+    await ok?.stop();
+  });
   return new Proxy({} as Envoy, {
     get(_, key) {
       if (!started) throw new Error(`Envoy is not running (useEnvoy starts it in beforeAll); reading ${String(key)}`);

@@ -8,6 +8,7 @@ import { ProxyWasmHost, WasmTrap } from "../harness/proxy_wasm_host.js";
 const REQS = "sitio_tcp_requests_total";
 const key = (endpoint: string, method = "GET") => `${REQS};method=${method};endpoint=${endpoint};plugin=p`;
 const CRITICAL = 5;
+const OK = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
 
 /** Configures a fresh root; returns whether it was accepted and the critical log lines. */
 function configure(json: string): { ok: boolean; critical: string[]; host: ProxyWasmHost } {
@@ -33,7 +34,7 @@ describe("wasm host: configuration accepted", () => {
     ["custom 404, enabled by presence", `{"custom_404":{"body":"<h1>gone</h1>"}}`],
     ["custom 404, all keys", `{"custom_404":{"enabled":true,"body":"x","content_type":"text/plain"}}`],
     ["custom 404 switched off, no body needed", `{"custom_404":{"enabled":false}}`],
-    ["endpoints, all keys", `{"endpoints":{"max_distinct":10000,"collapse":["numbers","uuids"],"placeholder":":id"}}`],
+    ["endpoints, all keys", `{"endpoints":{"max_distinct":10000,"collapse":["numbers","uuids"],"placeholder":"{:id}"}}`],
     ["max_distinct 1", `{"endpoints":{"max_distinct":1}}`],
     ["max_distinct as 1e2", `{"endpoints":{"max_distinct":1e2}}`],
     ["empty collapse", `{"endpoints":{"collapse":[]}}`],
@@ -60,9 +61,13 @@ describe("wasm host: configuration refused with one exact log line", () => {
     [`{"endpoints":{"max_distinct":null}}`, `"endpoints.max_distinct" must be an integer from 1 to 10000, got null`],
     [`{"endpoints":{"collapse":"numbers"}}`, `"endpoints.collapse" must be an array of "numbers", "uuids", got "numbers"`],
     [`{"endpoints":{"collapse":["numbers","ids"]}}`, `"endpoints.collapse[1]" must be "numbers" or "uuids", got "ids"`],
-    [`{"endpoints":{"placeholder":""}}`, `"endpoints.placeholder" must be 1 to 64 characters of printable ASCII other than space ; " \\, got ""`],
-    [`{"endpoints":{"placeholder":"a;b"}}`, `"endpoints.placeholder" must be 1 to 64 characters of printable ASCII other than space ; " \\, got "a;b"`],
-    [`{"endpoints":{"placeholder":"\\u00e9"}}`, `"endpoints.placeholder" must be 1 to 64 characters of printable ASCII other than space ; " \\, got "\\u00e9"`],
+    [`{"endpoints":{"placeholder":""}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got ""`],
+    [`{"endpoints":{"placeholder":"{a;b}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a;b}"`],
+    [`{"endpoints":{"placeholder":"{\\u00e9}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{\\u00e9}"`],
+    [`{"endpoints":{"placeholder":"id"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "id"`],
+    [`{"endpoints":{"placeholder":"{}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{}"`],
+    [`{"endpoints":{"placeholder":"."}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "."`],
+    [`{"endpoints":{"placeholder":"{a.}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a.}"`],
     [`{"endpoints":[]}`, `"endpoints" must be an object, got an array`],
     [`{"protocol":"ftp"}`, `"protocol" must be one of "http1", "foo", got "ftp"`],
     [`{"protocol":1}`, `"protocol" must be one of "http1", "foo", got 1`],
@@ -107,10 +112,39 @@ describe("wasm host: configuration refused with one exact log line", () => {
     expect(host.configure(root, `{"endpoints":{"max_distinct":0}}`)).toBe(false);
     const c = host.connect(root);
     c.downstream("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    c.upstream(OK.repeat(2));
     c.close();
     expect(host.value(key("/a"))).toBe(1);
     expect(host.value(key("other"))).toBe(1);
     expect(host.traps).toBe(0);
+  });
+});
+
+describe("wasm host: mistakes an operator makes, refused with one line naming them", () => {
+  function refusal(rootId: string, plugin: string, json: string): string[] {
+    const host = new ProxyWasmHost();
+    expect(host.tryCreateRoot(rootId, plugin, json)).toBeNull();
+    expect(host.traps).toBe(0);
+    return host.logs.filter((l) => l.level === CRITICAL).map((l) => l.message);
+  }
+
+  test("a key that means nothing for its filter", () => {
+    expect(refusal("sitio_http", "h", `{"protocol":"foo"}`)).toEqual([
+      `sitio: plugin h: invalid configuration: "protocol" applies only to the network filter (envoy.filters.network.wasm); the HTTP filter always sees HTTP`,
+    ]);
+    expect(refusal("sitio_network", "f", `{"protocol":"foo","custom_404":{"body":"x"}}`)).toEqual([
+      `sitio: plugin f: invalid configuration: "custom_404" does not apply to protocol "foo": it has no 404 responses to replace`,
+    ]);
+  });
+
+  test.each([
+    ['scr"ipt;status=injected', `sitio: plugin name "scr\\"ipt;status=injected" may hold only letters, digits, '_' and '-' (it becomes the plugin="..." label of every series)`],
+    ["a.b", `sitio: plugin name "a.b" may hold only letters, digits, '_' and '-' (it becomes the plugin="..." label of every series)`],
+    ["", `sitio: plugin name "" is empty (it becomes the plugin="..." label of every series)`],
+    ["x".repeat(65), `sitio: plugin name "${"x".repeat(64)}..." is longer than 64 characters (it becomes the plugin="..." label of every series)`],
+  ])("plugin name %j", (name, message) => {
+    expect(refusal("sitio_network", name, "")).toEqual([message]);
+    expect(refusal("sitio_http", name, "")).toEqual([message]);
   });
 });
 
@@ -119,7 +153,10 @@ describe("wasm host: endpoint collapse rules", () => {
     const host = new ProxyWasmHost();
     const root = host.createRoot("sitio_network", "p", config);
     const c = host.connect(root);
-    for (const p of paths) c.downstream(`GET ${p} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    for (const p of paths) {
+      c.downstream(`GET ${p} HTTP/1.1\r\nHost: h\r\n\r\n`);
+      c.upstream(OK);
+    }
     c.close();
     const out = new Map<string, number>();
     for (const m of host.metrics.values()) {
@@ -144,8 +181,8 @@ describe("wasm host: endpoint collapse rules", () => {
   });
 
   test("numbers and uuids, custom placeholder", () => {
-    expect(counts(`{"endpoints":{"collapse":["uuids","numbers"],"placeholder":":id"}}`, paths)).toEqual(
-      new Map([["/users/:id", 2], ["/orders/:id/items/:id", 1], ["/users/42a", 1], ["/v2/x", 1], ["/users/", 1], ["/:id/:id/", 1], ["/", 1], [`/${uuid}x`, 1]]),
+    expect(counts(`{"endpoints":{"collapse":["uuids","numbers"],"placeholder":"{:id}"}}`, paths)).toEqual(
+      new Map([["/users/{:id}", 2], ["/orders/{:id}/items/{:id}", 1], ["/users/42a", 1], ["/v2/x", 1], ["/users/", 1], ["/{:id}/{:id}/", 1], ["/", 1], [`/${uuid}x`, 1]]),
     );
   });
 
@@ -164,7 +201,7 @@ describe("wasm host: endpoint collapse rules", () => {
 
   test("a collapsed path longer than 256 bytes is other", () => {
     const long = "/1".repeat(100);
-    const ph = "x".repeat(64);
+    const ph = `{${"x".repeat(62)}}`;
     expect(counts(`{"endpoints":{"collapse":["numbers"],"placeholder":"${ph}"}}`, [long])).toEqual(new Map([["other", 1]]));
   });
 });
@@ -245,6 +282,7 @@ describe("wasm host: JSON parser fuzz through proxy_on_configure", () => {
     expect(host.configure(root, "{}")).toBe(true);
     const c = host.connect(root);
     c.downstream("GET /alive HTTP/1.1\r\n\r\n");
+    c.upstream(OK);
     c.close();
     expect(host.value(key("/alive"))).toBe(1);
   });

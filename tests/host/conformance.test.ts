@@ -6,8 +6,10 @@
 // What is compared: the sequence of requests counted in
 // `sitio_tcp_requests_total` as (method label, endpoint label), read from the
 // host's metrics after every read, on a root with the default configuration
-// (no collapsing of ids), in its own module instance per case. The corpus'
-// requests are mapped through the same label rules (tests/harness/llhttp_corpus.ts mirrors assembly/endpoints.ts):
+// (no collapsing of ids), in its own module instance per case, with the
+// case's expected endpoints admitted beforehand (no upstream answers here; see
+// assembly/labels/endpoint_table.ts). The corpus'
+// requests are mapped through the same label rules (tests/harness/labels.ts mirrors assembly/labels/):
 // methods outside the standard nine become `other`; the endpoint is the path
 // without query or fragment, absolute-form reduced to its path, `*` and
 // authority-form kept. sitio counts a request when its head is complete, so
@@ -18,6 +20,7 @@
 
 import { afterAll, describe, expect, test } from "vitest";
 import { ProxyWasmHost, type Connection } from "../harness/proxy_wasm_host.js";
+import { preAdmit } from "../harness/host_roots.js";
 import { CASES, bytesOf, expectedRequests, httpBytesOf, labelOf, type LlhttpCase } from "../harness/llhttp_corpus.js";
 
 const REQS = "sitio_tcp_requests_total;";
@@ -28,6 +31,7 @@ class Probe {
   readonly plugin = "conformance";
   readonly root = this.host.createRoot("sitio_network", this.plugin);
   private readonly suffix = `;plugin=${this.plugin}`;
+  private readonly admitted = new Set<string>();
 
   /** "METHOD endpoint" → count, for this root's requests. */
   counts(): Map<string, number> {
@@ -50,11 +54,18 @@ class Probe {
    * counted, in order, and the bytes counted as unparsed.
    */
   run(steps: (Buffer | ((c: Connection) => void))[], expected: string[]): { seq: string[]; unparsed: number } {
+    const labels = expected.map((e) => e.slice(e.indexOf(" ") + 1)).filter((l) => l !== "other" && !this.admitted.has(l));
+    preAdmit(this.host, new Set(labels), this.plugin);
+    for (const l of labels) this.admitted.add(l);
     const unparsedBefore = this.unparsed();
     const conn = this.host.connect(this.root);
     const seq: string[] = [];
     let before = this.counts();
-    for (const step of steps) {
+    const final = () => {
+      conn.close();
+      this.host.flush();
+    };
+    for (const step of [...steps, final]) {
       if (Buffer.isBuffer(step)) conn.downstream(step);
       else step(conn);
       const after = this.counts();
@@ -64,7 +75,6 @@ class Probe {
       const next = expected.slice(seq.length, seq.length + delta.length);
       seq.push(...(sameMultiset(next, delta) ? next : delta.sort()));
     }
-    conn.close();
     return { seq, unparsed: this.unparsed() - unparsedBefore };
   }
 }

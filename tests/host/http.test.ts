@@ -41,17 +41,39 @@ describe("wasm host: HTTP filter", () => {
       x.end();
     }
     const labels = [...host.metrics.keys()].filter((k) => k.startsWith(REQS + ";")).map((k) => /;status=([^;]*)/.exec(k)![1]).sort();
-    expect(labels).toEqual(["0", "1xx", "200", "2xx", "404", "418", "451", "4xx", "511", "5xx"]);
-    expect(host.value(key("GET", "/s", "0"))).toBe(2);
+    expect(labels).toEqual(["1xx", "200", "2xx", "404", "418", "451", "4xx", "511", "5xx", "unknown"]);
+    expect(host.value(key("GET", "/s", "unknown"))).toBe(2);
     expect(host.sum(REQS)).toBe(statuses.length);
   });
 
-  test("a stream reset before any response is counted with status 0", () => {
+  test("a stream reset before any response is counted with status unknown (and no response lets its path in)", () => {
     const { host, root } = setup();
     const x = host.http(root);
     x.requestHeaders({ ":method": "POST", ":path": "/upload" });
     x.end();
-    expect(host.value(key("POST", "/upload", "0"))).toBe(1);
+    expect(host.value(key("POST", "other", "unknown"))).toBe(1);
+  });
+
+  test("admission: 1,000 junk paths answered 404 take no slot; a path the upstream answers 200 gets its series, later 404s included", () => {
+    const { host, root } = setup(JSON.stringify({ endpoints: { max_distinct: 5 } }));
+    const one = (path: string, status: string, codeDetails = "via_upstream") => {
+      const x = host.http(root);
+      x.codeDetails = codeDetails;
+      x.requestHeaders({ ":method": "GET", ":path": path });
+      x.responseHeaders({ ":status": status });
+      x.end();
+    };
+    for (let i = 0; i < 1000; i++) one(`/junk-${i}`, "404");
+    one("/", "200");
+    one("/", "404");
+    // Envoy's own local reply is no evidence: route_not_found, no_healthy_upstream…
+    one("/local", "503", "no_healthy_upstream");
+    one("/boom", "503");
+    expect(host.value(key("GET", "other", "404"))).toBe(1000);
+    expect(host.value(key("GET", "/", "200"))).toBe(1);
+    expect(host.value(key("GET", "/", "404"))).toBe(1);
+    expect(host.value(key("GET", "other", "503"))).toBe(1);
+    expect(host.value(key("GET", "/boom", "503"))).toBe(1);
   });
 
   test("a stream Envoy answered before any request hook is counted from the log phase's headers", () => {
@@ -82,7 +104,7 @@ describe("wasm host: HTTP filter", () => {
     expect(x.responseHeaders({ ":status": "404" }).local).toBeNull();
     x.end();
     expect(host.value("sitio_http_custom_404_total;plugin=p")).toBe(0);
-    expect(host.value(key("GET", "/x", "404"))).toBe(1);
+    expect(host.value(key("GET", "other", "404"))).toBe(1);
   });
 
   test("with custom_404, a 404 is answered again with the page and its content type; other statuses are not", () => {
@@ -100,7 +122,7 @@ describe("wasm host: HTTP filter", () => {
     expect(ok.responseHeaders({ ":status": "200" }).local).toBeNull();
     ok.end();
     expect(host.value("sitio_http_custom_404_total;plugin=p")).toBe(1);
-    expect(host.value(key("GET", "/missing", "404"))).toBe(1);
+    expect(host.value(key("GET", "other", "404"))).toBe(1);
     expect(host.value(key("GET", "/", "200"))).toBe(1);
     expect(host.traps).toBe(0);
   });

@@ -3,12 +3,13 @@
 // which must never trap.
 
 import { describe, expect, test } from "vitest";
-import { networkRoot as setup, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "../harness/host_roots.js";
+import { networkRoot as setup, preAdmit, TCP_REQUESTS as REQS, tcpRequestsStat as key } from "../harness/host_roots.js";
 import { CASES, bytesOf } from "../harness/llhttp_corpus.js";
 
 describe("HTTP/1.x request parser: bounds", () => {
   test("Connection options longer than the ones sitio looks for, in any split", () => {
     const { host, root } = setup();
+    preAdmit(host, ["/a", "/b"]);
     const stream = "GET /a HTTP/1.1\r\nConnection: keep-alive-and-then-some, closed, upgrade-ish x y\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
     for (let k = 1; k < stream.length; k++) {
       const c = host.connect(root);
@@ -28,6 +29,7 @@ describe("HTTP/1.x request parser: bounds", () => {
     c.downstream(`GET /${"x".repeat(5000)}?q HTTP/1.1\r\n${"X-".repeat(300)}Name: v\r\nTransfer-Encoding-But-Longer: chunked\r\n\r\n`);
     c.downstream("GET_PARAMETERS / HTTP/1.1\r\n\r\n");
     c.close();
+    host.flush();
     expect(host.value(key("GET", "other"))).toBe(1);
     expect(host.sum(REQS)).toBe(1);
     expect(host.value("sitio_tcp_unparsed_bytes_total;plugin=p")).toBe(16); // from the 14th method byte on
@@ -70,6 +72,7 @@ describe("HTTP/1.x request parser: mutated corpus", () => {
     }
     expect(runs).toBe(12 * CASES.length);
     expect(host.traps).toBe(0);
+    host.flush();
     expect(host.value("sitio_tcp_active_connections;plugin=p")).toBe(0);
   });
 });

@@ -26,10 +26,12 @@ describe("wasm host: cost contract", () => {
     const root = host.createRoot("sitio_network", "p");
     const id = 1000;
     host.call("proxy_on_context_create", id, root);
+    host.flush();
     expect(host.value("sitio_tcp_connections_total;plugin=p")).toBe(1);
     expect(host.value("sitio_tcp_active_connections;plugin=p")).toBe(1);
     host.call("proxy_on_delete", id);
     host.call("proxy_on_delete", id);
+    host.flush();
     expect(host.value("sitio_tcp_active_connections;plugin=p")).toBe(0);
     expect(host.value("sitio_tcp_connections_total;plugin=p")).toBe(1);
   });
@@ -47,7 +49,7 @@ describe("wasm host: cost contract", () => {
         const head = `POST /r${size} HTTP/1.1\r\nContent-Length: ${size}\r\n\r\n`;
         const bytes = Buffer.concat([Buffer.from(head, "latin1"), Buffer.alloc(size, 0x61), Buffer.from("GET /after HTTP/1.1\r\n\r\n", "latin1")]);
         c.downstream(bytes);
-        c.upstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        c.upstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".repeat(2));
         c.close();
         rx += bytes.length;
         requests += 2;
@@ -55,6 +57,7 @@ describe("wasm host: cost contract", () => {
       // Whatever the first round needed is all the module ever needs.
       if (round === 0) grownTo = host.memoryBytes;
     }
+    host.flush();
     expect(host.sum(REQS)).toBe(requests);
     expect(host.value(`${REQS};method=GET;endpoint=/after;plugin=p`)).toBe(40 * sizes.length);
     expect(host.value("sitio_tcp_rx_bytes_total;plugin=p")).toBe(rx);

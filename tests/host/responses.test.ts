@@ -16,6 +16,9 @@ const UNPARSED = `sitio_tcp_unparsed_bytes_total${P}`;
 const UNMATCHED = `sitio_tcp_unmatched_responses_total${P}`;
 const CUSTOM_404 = `sitio_tcp_custom_404_total${P}`;
 const UNTIMED = `sitio_tcp_untimed_requests_total${P}`;
+const requests = (method: string, endpoint: string) => `sitio_tcp_requests_total;method=${method};endpoint=${endpoint}${P}`;
+/** Requests a connection may have awaiting a response (assembly/codec/decoder.ts MAX_PENDING_REQUESTS). */
+const CAP = 1024;
 
 function setup(config = "") {
   const host = new ProxyWasmHost();
@@ -172,6 +175,7 @@ describe("wasm host: responses and the custom 404 page, every split", () => {
         expect(got, `reads: ${JSON.stringify(reads.map((r) => r.length))}`).toBe(c.expected);
         if (!c.close) conn.close();
       }
+      host.flush();
       for (const [cls, n] of Object.entries(c.classes)) expect(host.value(responses(cls)), cls).toBe(n * runs.length);
       expect(host.sum("sitio_tcp_responses_total")).toBe(Object.values(c.classes).reduce((a, b) => a + b, 0) * runs.length);
       expect(host.value(CUSTOM_404)).toBe(c.rewrites * runs.length);
@@ -302,7 +306,8 @@ describe("wasm host: response timing", () => {
     conn.upstream("HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n");
     conn.close();
     expect(host.metrics.get(duration("GET", "/first"))!.samples).toEqual([30]);
-    expect(host.metrics.get(duration("GET", "/second"))!.samples).toEqual([20]);
+    // a 404 is no evidence of an endpoint: /second counts under other; a 503 is, so /third gets in
+    expect(host.metrics.get(duration("GET", "other"))!.samples).toEqual([20]);
     expect(host.metrics.get(duration("GET", "/third"))!.samples).toEqual([40]);
     expect([host.value(responses("2xx")), host.value(responses("4xx")), host.value(responses("5xx"))]).toEqual([1, 1, 1]);
   });
@@ -310,8 +315,11 @@ describe("wasm host: response timing", () => {
   test("more pending requests than the cap: all responses counted, the overflow untimed, later ones still matched", () => {
     const { host, root } = setup();
     const conn = host.connect(root);
-    conn.downstream(get("/p").repeat(70));
-    conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".repeat(70));
+    // /p gets in first, so the requests past the cap (counted when they arrive) count under it
+    conn.downstream(get("/p"));
+    conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    conn.downstream(get("/p").repeat(CAP + 6));
+    conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".repeat(CAP + 6));
     conn.downstream(head("/after"));
     // a HEAD response announces a body it does not send: matched to the HEAD, not misread
     conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\n");
@@ -319,11 +327,26 @@ describe("wasm host: response timing", () => {
     conn.upstream("HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n");
     conn.close();
     expect(host.value(UNTIMED)).toBe(6);
-    expect(host.metrics.get(duration("GET", "/p"))!.samples.length).toBe(64);
+    expect(host.value(requests("GET", "/p"))).toBe(CAP + 7);
+    expect(host.metrics.get(duration("GET", "/p"))!.samples.length).toBe(CAP + 1);
     expect(host.metrics.get(duration("HEAD", "/after"))!.samples.length).toBe(1);
     expect(host.metrics.get(duration("GET", "/last"))!.samples.length).toBe(1);
-    expect(host.value(responses("2xx"))).toBe(72);
+    expect(host.value(responses("2xx"))).toBe(CAP + 9);
     expect(host.value(UNMATCHED)).toBe(0);
+  });
+
+  test("a HEAD past the cap: its response's framing is unknown, so the upstream side passes through untouched from there", () => {
+    const { host, root } = setup(CONFIG_404);
+    const conn = host.connect(root);
+    conn.downstream(get("/p").repeat(CAP) + get("/q") + head("/nf") + get("/p"));
+    const ok = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+    const nf = "HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\n";
+    const wire = ok.repeat(CAP + 1) + nf + ok;
+    expect(receive(conn, [wire])).toBe(wire);
+    conn.close();
+    expect(host.value(responses("2xx"))).toBe(CAP + 1);
+    expect(host.value(CUSTOM_404)).toBe(0);
+    expect(host.value(UNTIMED)).toBe(3);
   });
 
   test("a response with no pending request is unmatched; the upstream side then passes through unread", () => {
@@ -356,20 +379,21 @@ describe("wasm host: response timing", () => {
 describe("wasm host: protocol switches", () => {
   const upgrade = "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
   const after = get("/after-switch");
-  const requests = (endpoint: string) => `sitio_tcp_requests_total;method=GET;endpoint=${endpoint}${P}`;
+  const gets = (endpoint: string) => requests("GET", endpoint);
 
   test("101 accepts the Upgrade: the bytes that followed it are never requests, both directions opaque", () => {
     for (const reads of splits(upgrade + after)) {
       const { host, root } = setup();
       const conn = host.connect(root);
       for (const r of reads) conn.downstream(r);
-      expect(host.value(requests("/after-switch"))).toBe(0);
+      expect(host.value(gets("/after-switch"))).toBe(0);
       const switching = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
       expect(receive(conn, [switching + "\x81\x05hello"])).toBe(switching + "\x81\x05hello");
       conn.downstream(after);
       conn.close();
-      expect(host.value(requests("/ws"))).toBe(1);
-      expect(host.value(requests("/after-switch"))).toBe(0);
+      host.flush();
+      expect(host.value(gets("/ws"))).toBe(1);
+      expect(host.value(gets("/after-switch"))).toBe(0);
       expect(host.value(UNPARSED)).toBe(after.length * 2);
       expect(host.value(responses("1xx"))).toBe(1);
       expect(host.metrics.get(duration("GET", "/ws"))!.samples.length).toBe(1);
@@ -382,9 +406,12 @@ describe("wasm host: protocol switches", () => {
       const conn = host.connect(root);
       for (const r of reads) conn.downstream(r);
       conn.upstream("HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\n\r\nno\n");
-      expect(host.value(requests("/after-switch"))).toBe(1);
+      // the held request is decoded now; it counts when its response says where
+      expect(host.sum("sitio_tcp_requests_total")).toBe(1);
       conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+      expect(host.value(gets("/after-switch"))).toBe(1);
       conn.close();
+      host.flush();
       expect(host.value(UNPARSED)).toBe(0);
       expect([host.value(responses("4xx")), host.value(responses("2xx"))]).toEqual([1, 1]);
       expect(host.metrics.get(duration("GET", "/after-switch"))!.samples.length).toBe(1);
@@ -401,17 +428,20 @@ describe("wasm host: protocol switches", () => {
       conn.upstream("HTTP/1.1 200 Connection Established\r\n\r\n");
       conn.downstream(after);
       conn.close();
+      host.flush();
       expect(host.value(UNPARSED)).toBe(tls.length + after.length);
       expect(host.value(responses("2xx"))).toBe(1);
-      expect(host.value(requests("/after-switch"))).toBe(0);
+      expect(host.value(gets("/after-switch"))).toBe(0);
     }
     {
       const { host, root } = setup();
       const conn = host.connect(root);
       conn.downstream(connect + after);
       conn.upstream("HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n");
+      conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
       conn.close();
-      expect(host.value(requests("/after-switch"))).toBe(1);
+      host.flush();
+      expect(host.value(gets("/after-switch"))).toBe(1);
       expect(host.value(UNPARSED)).toBe(0);
     }
   });
@@ -425,8 +455,9 @@ describe("wasm host: protocol switches", () => {
     conn.upstream("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
     conn.downstream(after);
     conn.close();
+    host.flush();
     expect(host.value(UNPARSED)).toBe(5 * 4096 + after.length);
-    expect(host.value(requests("/after-switch"))).toBe(0);
+    expect(host.value(gets("/after-switch"))).toBe(0);
   });
 
   test("the HTTP/2 preface switches without waiting and is not a request", () => {
@@ -437,6 +468,7 @@ describe("wasm host: protocol switches", () => {
       const conn = host.connect(root);
       for (const r of reads) conn.downstream(r);
       conn.close();
+      host.flush();
       expect(host.sum("sitio_tcp_requests_total")).toBe(0);
       expect(host.value(UNPARSED)).toBe(frames.length);
     }

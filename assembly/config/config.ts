@@ -1,10 +1,12 @@
 // The plugin configuration: parsed once per plugin, in the root's
 // proxy_on_configure, into this typed object. Streams only ever see a Config.
 //
-// JSON (all keys optional; unknown keys and wrong types are refused):
+// JSON (all keys optional; unknown keys, wrong types and keys that mean
+// nothing for the filter they are in are refused):
 //   {
-//     "protocol": "http1",                      network filter only: the codec ("http1" or "foo")
-//     "custom_404": {                           rewrite upstream 404 responses to this page
+//     "protocol": "http1",                      network filter only: the decoder (codec/registry.ts)
+//     "custom_404": {                           rewrite 404 responses to this page (HTTP filter, or a
+//                                               network protocol that supports it)
 //       "enabled": true,
 //       "body": "<h1>Not here</h1>",
 //       "content_type": "text/html; charset=utf-8"
@@ -22,11 +24,18 @@
 //   "endpoints.max_distinct" must be an integer from 1 to 10000, got "ten"
 
 import { JsonKind, JsonValue, parseJson, quote } from "./json";
-import { PROTOCOLS } from "./codec/registry";
+import { PROTOCOLS, protocolNamed } from "../codec/registry";
+import { mustEscape } from "../labels/label_values";
 
 export const DEFAULT_MAX_ENDPOINTS = 100;
 export const MAX_ENDPOINTS_LIMIT = 10000;
 export const MAX_PLACEHOLDER_BYTES = 64;
+
+/** Which filter a configuration is for: some keys mean something in only one of them. */
+export enum FilterKind {
+  Network,
+  Http,
+}
 
 export class Config {
   protocol: string = "http1";
@@ -45,15 +54,17 @@ export class ConfigResult {
   constructor(public config: Config | null, public error: string) {}
 }
 
-/** Parses the plugin configuration text ("" or only whitespace means all defaults). Never traps. */
-export function parseConfig(text: string): ConfigResult {
+/** Parses the plugin configuration text of a `filter` ("" or only whitespace means all defaults). Never traps. */
+export function parseConfig(text: string, filter: FilterKind): ConfigResult {
   if (text.trim().length == 0) return new ConfigResult(new Config(), "");
   let json = parseJson(text);
-  if (json.value === null) {
+  let value = json.value;
+  if (value === null) {
     return new ConfigResult(null, "not valid JSON at byte " + json.offset.toString() + ": " + json.error);
   }
-  let reader = new ConfigReader();
-  let config = reader.read(json.value!);
+  let reader = new ConfigReader(filter);
+  let config = reader.read(value);
+  if (reader.error.length == 0) reader.checkFilter(config, value);
   return reader.error.length > 0 ? new ConfigResult(null, reader.error) : new ConfigResult(config, "");
 }
 
@@ -69,11 +80,17 @@ function shown(v: JsonValue): string {
   return "an object";
 }
 
-/** Printable ASCII without space, `;`, `"` and `\` (the characters endpoint labels never hold raw). */
-function isLabelSafe(s: string): bool {
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c == 59 || c == 34 || c == 92) return false;
+/**
+ * A placeholder for collapsed id segments: `{`, then 1 or more bytes a label
+ * holds raw (labels/label_values.ts; no `{` `}` `%`), then `}`. Client paths
+ * have their `{` `}` escaped, so a collapsed segment never looks like a path
+ * a client sent.
+ */
+function isPlaceholder(s: string): bool {
+  let n = s.length;
+  if (n < 3 || s.charCodeAt(0) != 123 || s.charCodeAt(n - 1) != 125) return false;
+  for (let i = 1; i < n - 1; i++) {
+    if (mustEscape(s.charCodeAt(i)) || s.charCodeAt(i) == 46 /* . */) return false;
   }
   return true;
 }
@@ -91,7 +108,7 @@ function protocolList(): string {
   let out = "";
   for (let i = 0; i < PROTOCOLS.length; i++) {
     if (i > 0) out += ", ";
-    out += quote(unchecked(PROTOCOLS[i]));
+    out += quote(unchecked(PROTOCOLS[i]).name);
   }
   return out;
 }
@@ -99,6 +116,22 @@ function protocolList(): string {
 /** Walks the JSON tree into a Config; the first problem found is kept in `error`. */
 class ConfigReader {
   error: string = "";
+
+  constructor(private filter: FilterKind) {}
+
+  /** Keys valid JSON-wise but meaningless for this filter or protocol are refused, naming the key. */
+  checkFilter(c: Config, root: JsonValue): void {
+    if (this.filter == FilterKind.Http && root.get("protocol") !== null) {
+      this.error = "\"protocol\" applies only to the network filter (envoy.filters.network.wasm); the HTTP filter always sees HTTP";
+      return;
+    }
+    if (this.filter == FilterKind.Network && root.get("custom_404") !== null) {
+      let p = protocolNamed(c.protocol);
+      if (p !== null && !p.customPages) {
+        this.error = "\"custom_404\" does not apply to protocol " + quote(c.protocol) + ": it has no 404 responses to replace";
+      }
+    }
+  }
 
   read(root: JsonValue): Config {
     let c = new Config();
@@ -124,13 +157,9 @@ class ConfigReader {
   }
 
   protocol(c: Config, v: JsonValue): bool {
-    if (v.kind == JsonKind.String) {
-      for (let i = 0; i < PROTOCOLS.length; i++) {
-        if (unchecked(PROTOCOLS[i]) == v.str) {
-          c.protocol = v.str;
-          return true;
-        }
-      }
+    if (v.kind == JsonKind.String && protocolNamed(v.str) !== null) {
+      c.protocol = v.str;
+      return true;
     }
     return this.wrong("protocol", "one of " + protocolList(), v);
   }
@@ -177,10 +206,10 @@ class ConfigReader {
       } else if (key == "collapse") {
         if (!this.collapse(c, m)) return false;
       } else if (key == "placeholder") {
-        if (m.kind != JsonKind.String || m.str.length == 0 || m.str.length > MAX_PLACEHOLDER_BYTES || !isLabelSafe(m.str)) {
+        if (m.kind != JsonKind.String || m.str.length > MAX_PLACEHOLDER_BYTES || !isPlaceholder(m.str)) {
           return this.wrong(
             "endpoints.placeholder",
-            "1 to " + MAX_PLACEHOLDER_BYTES.toString() + " characters of printable ASCII other than space ; \" \\",
+            "\"{\", 1 to " + (MAX_PLACEHOLDER_BYTES - 2).toString() + " characters of printable ASCII other than space . ; % \" \\ { }, then \"}\"",
             m,
           );
         }

@@ -1,5 +1,5 @@
-// A growable byte buffer for the rare reads a codec rewrites (the usual read
-// is forwarded untouched and never copied).
+// A growable byte buffer, cleared and reused rather than reallocated (the
+// rare reads sitio rewrites, a response head held back across reads).
 
 export class ByteBuilder {
   private buf: Uint8Array;
@@ -19,6 +19,12 @@ export class ByteBuilder {
     this.reserve(len);
     memory.copy(this.buf.dataStart + <usize>this.length, ptr, <usize>len);
     this.length += len;
+  }
+
+  /** Empties the buffer, keeping its memory (up to `keep` bytes; a larger one is let go). */
+  clear(keep: i32 = 64 * 1024): void {
+    this.length = 0;
+    if (this.buf.length > keep) this.buf = new Uint8Array(64);
   }
 
   appendBytes(bytes: Uint8Array): void {

@@ -1,0 +1,175 @@
+// The one label policy: every label value sitio publishes is decided here,
+// for the network (L4) and HTTP (L7) filters alike. docs/metrics.md states
+// these rules; tests/host/labels.test.ts holds them to it.
+//
+// Label values reach Prometheus through Envoy stat names (`name;key=value;…`,
+// split by the stats_tags regexes in envoy.yaml), so a value must never hold
+// `;`, and Envoy's stats symbol table must not be able to merge two values:
+// it strips trailing `.` from tag values, so a value never ends in `.`.
+//
+// Client-derived values (endpoints, SNI) are escaped so that distinct inputs
+// never share a label and the escaping round-trips (decode each `%XX`):
+// - bytes outside printable ASCII, and `;` `"` `\` `%` `{` `}`, become `%XX`
+//   (upper-case hex);
+// - a final `.` becomes `%2E`;
+// - a value that would equal one of sitio's own words (`other`, `none`,
+//   `unknown`, `-`) has its first byte escaped (`other` → `%6Fther`).
+// Values sitio chooses itself (methods, statuses, the words above) are fixed
+// strings and pass through untouched.
+
+import { BACKSLASH, DEL, DOT, LEFT_BRACE, PERCENT, QUOTE, RIGHT_BRACE, SEMICOLON, SP } from "../bytes/ascii";
+
+/** Everything past a cap, or not usable as a label: the overflow bucket. */
+export const OTHER = "other";
+/** Absent (a TLS connection without SNI, say). */
+export const NONE = "none";
+/** Not known (an L7 stream that ended before any response: its status). */
+export const UNKNOWN = "unknown";
+/** No endpoint in this protocol (Foo requests). */
+export const NO_ENDPOINT = "-";
+
+/** The words above: no client-derived value may equal one of them. */
+const RESERVED: string[] = [OTHER, NONE, UNKNOWN, NO_ENDPOINT];
+
+// ---------------------------------------------------------------- escaping client bytes
+
+/** The byte cannot appear raw in a label value. */
+export function mustEscape(c: i32): bool {
+  return c <= SP || c >= DEL || c == SEMICOLON || c == QUOTE || c == BACKSLASH || c == PERCENT || c == LEFT_BRACE || c == RIGHT_BRACE;
+}
+
+function hexDigit(d: i32): u8 {
+  return <u8>(d < 10 ? 48 + d : 55 + d);
+}
+
+/** Writes `c` at `out[at]` as `%XX`; returns the index after it. */
+export function writeEscaped(out: Uint8Array, at: i32, c: i32): i32 {
+  unchecked((out[at] = 37));
+  unchecked((out[at + 1] = hexDigit((c >> 4) & 15)));
+  unchecked((out[at + 2] = hexDigit(c & 15)));
+  return at + 3;
+}
+
+/**
+ * The last two rules of escaping, applied to a value already written to
+ * `out[0, len)` with `mustEscape` bytes escaped: a final `.` and a value equal
+ * to a reserved word. Returns the new length (at most `len + 2`; `out` must
+ * have room for it).
+ */
+export function finishEscaping(out: Uint8Array, len: i32): i32 {
+  if (len > 0 && unchecked(out[len - 1]) == DOT) return writeEscaped(out, len - 1, DOT);
+  for (let w = 0; w < RESERVED.length; w++) {
+    let word = unchecked(RESERVED[w]);
+    if (word.length != len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (<i32>unchecked(out[i]) != word.charCodeAt(i)) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
+    // escape the first byte: shift the rest right by two
+    for (let i = len - 1; i >= 1; i--) unchecked((out[i + 2] = out[i]));
+    writeEscaped(out, 0, word.charCodeAt(0));
+    return len + 2;
+  }
+  return len;
+}
+
+/** Writes the escaped form of `len` bytes at `ptr` to `out`; returns its length, or -1 when longer than `max`. */
+export function escapeBytes(ptr: usize, len: i32, out: Uint8Array, max: i32): i32 {
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    let c = <i32>load<u8>(ptr + <usize>i);
+    if (n + 3 > out.length) return -1;
+    if (mustEscape(c)) n = writeEscaped(out, n, c);
+    else unchecked((out[n++] = <u8>c));
+  }
+  n = finishEscaping(out, n);
+  return n > max ? -1 : n;
+}
+
+// ---------------------------------------------------------------- methods
+
+/** Method labels: the standard nine keep their name; any other method is `other` (clients choose methods freely). */
+const KNOWN_METHODS: string[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+/** The label of a request method named by a client or by Envoy. */
+export function methodLabel(method: string): string {
+  for (let i = 0; i < KNOWN_METHODS.length; i++) {
+    if (unchecked(KNOWN_METHODS[i]) == method) return unchecked(KNOWN_METHODS[i]);
+  }
+  return OTHER;
+}
+
+// ---------------------------------------------------------------- statuses
+
+const STATUS_CLASSES: string[] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/** L4 HTTP/1.x responses: the status class (`2xx`); a code outside 100–599 is `other`. */
+export function statusClassLabel(code: i32): string {
+  if (code < 100 || code > 599) return OTHER;
+  return unchecked(STATUS_CLASSES[code / 100 - 1]);
+}
+
+/** Whether a response code is one of the registered ones that keep their own label value. */
+function registeredStatus(code: i32): bool {
+  if (code < 200) return code == 100 || code == 101 || code == 103;
+  if (code < 300) return code <= 208 || code == 226;
+  if (code < 400) return code <= 308;
+  if (code < 500) return code <= 418 || (code >= 421 && code <= 426) || code == 428 || code == 429 || code == 431 || code == 451;
+  return code <= 508 || code == 510 || code == 511;
+}
+
+/**
+ * L7 responses (`:status` as Envoy gives it): a registered code as itself
+ * (`404`), any other code as its class (`599` → `5xx`, so an upstream cannot
+ * mint series), `unknown` when the stream ended without a response.
+ */
+export function statusCodeLabel(status: string): string {
+  if (status.length != 3) return UNKNOWN;
+  let code = 0;
+  for (let i = 0; i < 3; i++) {
+    let c = status.charCodeAt(i);
+    if (c < 48 || c > 57) return UNKNOWN;
+    code = code * 10 + (c - 48);
+  }
+  if (code < 100 || code > 599) return UNKNOWN;
+  if (registeredStatus(code)) return status;
+  return unchecked(STATUS_CLASSES[code / 100 - 1]);
+}
+
+// ---------------------------------------------------------------- admission
+
+/**
+ * A response status that is evidence of a real endpoint, letting it have a
+ * series of its own (labels/endpoint_table.ts): a final response that is not
+ * a 4xx. Junk paths are answered 404 (or 400, 405, 414…); a client cannot make
+ * the upstream answer them otherwise cheaply.
+ */
+export function admitsEndpoint(status: i32): bool {
+  return status >= 100 && status <= 599 && (status < 400 || status >= 500);
+}
+
+// ---------------------------------------------------------------- plugin names
+
+/** Longest plugin name accepted. */
+export const MAX_PLUGIN_NAME_BYTES = 64;
+
+/**
+ * A plugin name (envoy.yaml's `config.name`) is every series' `plugin` label
+ * and part of every stat name, so it is validated, not escaped: 1 to
+ * MAX_PLUGIN_NAME_BYTES of letters, digits, `_` and `-`. Returns "" when
+ * valid, else what is wrong.
+ */
+export function pluginNameProblem(name: string): string {
+  if (name.length == 0) return "is empty";
+  if (name.length > MAX_PLUGIN_NAME_BYTES) return "is longer than " + MAX_PLUGIN_NAME_BYTES.toString() + " characters";
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    let ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45;
+    if (!ok) return "may hold only letters, digits, '_' and '-'";
+  }
+  return "";
+}

@@ -1,0 +1,128 @@
+// The HTTP filter's metrics for one plugin (one HCM filter) in one VM: a
+// finished request becomes its series here. Same label policy and the same
+// endpoint admission as the network filter; series are defined once and
+// found again without building strings.
+
+import { incrementMetric, recordMetric } from "../abi/host";
+import { Config } from "../config/config";
+import { CollapseRules, ENDPOINT_BUFFER_BYTES, endpointLabel } from "../labels/endpoints";
+import { EndpointTable } from "../labels/endpoint_table";
+import { OTHER, methodLabel, statusCodeLabel } from "../labels/label_values";
+import { HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION_MS, HTTP_REQUESTS_TOTAL } from "./metric_table";
+import { collapseRules } from "./tcp_metrics";
+
+/** The series of one (method, endpoint) pair: its duration, and its request counter by status. */
+class MethodSeries {
+  statuses: string[] = [];
+  requests: u32[] = [];
+  constructor(public method: string, public duration: u32) {}
+}
+
+class SeriesByMethod {
+  list: MethodSeries[] = [];
+}
+
+const labelBuffer = new Uint8Array(ENDPOINT_BUFFER_BYTES);
+
+/** `endpointIndex`: the request counts under `other`. */
+export const ENDPOINT_OTHER: i32 = -1;
+/** `endpointIndex`: the endpoint is not admitted yet. */
+export const ENDPOINT_CANDIDATE: i32 = -2;
+
+export class HttpMetrics {
+  private plugin: string;
+  readonly custom404: u32;
+  private rules: CollapseRules;
+  private endpoints: EndpointTable;
+  private byEndpoint: Array<SeriesByMethod | null> = [];
+  private other: SeriesByMethod = new SeriesByMethod();
+  private candidateLength: i32 = 0;
+
+  constructor(rootId: string, plugin: string, config: Config) {
+    this.plugin = plugin;
+    this.custom404 = HTTP_CUSTOM_404_TOTAL.series([plugin]);
+    this.rules = collapseRules(config);
+    this.endpoints = new EndpointTable(rootId + "/" + plugin, config.maxEndpoints);
+  }
+
+  /** A new configuration for the same plugin (series already defined stay as they are). */
+  reconfigure(config: Config): void {
+    this.rules = collapseRules(config);
+    this.endpoints.reconfigure(config.maxEndpoints);
+  }
+
+  /**
+   * The endpoint of an L7 `:path` (Latin-1 code units): its index if it is
+   * admitted, ENDPOINT_OTHER when it cannot have a series of its own, or
+   * ENDPOINT_CANDIDATE when it is not admitted yet (`admitCandidate` lets it in).
+   */
+  endpointIndex(path: string): i32 {
+    if (path.length == 0) return ENDPOINT_OTHER; // no :path: Envoy refused the request before parsing it
+    let len = endpointLabelOf(path, this.rules);
+    if (len < 0) return ENDPOINT_OTHER;
+    let i = this.endpoints.find(labelBuffer, len);
+    if (i >= 0) return i;
+    this.candidateLength = len;
+    return ENDPOINT_CANDIDATE;
+  }
+
+  /** Admits the endpoint `endpointIndex` just found not admitted (the caller has the evidence); its index, or ENDPOINT_OTHER when the cap is reached. */
+  admitCandidate(): i32 {
+    let i = this.endpoints.admit(labelBuffer, this.candidateLength);
+    return i >= 0 ? i : ENDPOINT_OTHER;
+  }
+
+  /** Counts one finished request of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) and records its duration. */
+  report(method: string, endpoint: i32, status: string, durationNs: u64): void {
+    let by = this.other;
+    let label = OTHER;
+    if (endpoint >= 0) {
+      by = this.endpointSeries(endpoint);
+      label = this.endpoints.label(endpoint);
+    }
+    let series = this.methodSeries(by, methodLabel(method), label);
+    incrementMetric(this.requestsOf(series, label, statusCodeLabel(status)), 1);
+    recordMetric(series.duration, durationNs / 1000000);
+  }
+
+  private endpointSeries(index: i32): SeriesByMethod {
+    let by = this.byEndpoint;
+    while (by.length <= index) by.push(null);
+    let list = unchecked(by[index]);
+    if (list === null) {
+      list = new SeriesByMethod();
+      unchecked((by[index] = list));
+    }
+    return list;
+  }
+
+  private methodSeries(by: SeriesByMethod, method: string, endpoint: string): MethodSeries {
+    let list = by.list;
+    for (let i = 0; i < list.length; i++) {
+      let s = unchecked(list[i]);
+      if (s.method == method) return s;
+    }
+    let s = new MethodSeries(method, HTTP_REQUEST_DURATION_MS.series([method, endpoint, this.plugin]));
+    list.push(s);
+    return s;
+  }
+
+  private requestsOf(series: MethodSeries, endpoint: string, status: string): u32 {
+    let statuses = series.statuses;
+    for (let i = 0; i < statuses.length; i++) {
+      if (unchecked(statuses[i]) == status) return unchecked(series.requests[i]);
+    }
+    let id = HTTP_REQUESTS_TOTAL.series([series.method, endpoint, status, this.plugin]);
+    statuses.push(status);
+    series.requests.push(id);
+    return id;
+  }
+}
+
+/** The endpoint label of an L7 `:path` (Latin-1 code units), into labelBuffer. */
+function endpointLabelOf(path: string, rules: CollapseRules): i32 {
+  let n = path.length;
+  let bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) unchecked((bytes[i] = <u8>path.charCodeAt(i)));
+  return endpointLabel(bytes.dataStart, n, false, rules, labelBuffer);
+}
