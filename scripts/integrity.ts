@@ -89,9 +89,9 @@ const each = (r: PipelineResult) => {
   if (values.verbose) console.log(describe(r.pipeline));
   if (r.failures.length > 0) {
     mismatched++;
-    failedIndexes.push(r.pipeline.index);
+    if (failedIndexes.length < 1000) failedIndexes.push(r.pipeline.index);
     for (const f of r.failures) {
-      const kind = f.slice(0, f.indexOf(" seed"));
+      const kind = f.slice(0, f.indexOf(" seed "));
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
     if (r.firstDiff) {
@@ -127,7 +127,7 @@ try {
   );
   for (const [k, n] of kinds) console.log(`  ${k}: ${n} pipelines`);
   for (const [k, n] of [...classes].sort((a, b) => b[1] - a[1])) console.log(`    ${n} × ${k}`);
-  if (failedIndexes.length) console.log(`  failed pipelines: ${failedIndexes.slice(0, 200).join(" ")}${failedIndexes.length > 200 ? " …" : ""}`);
+  if (failedIndexes.length) console.log(`  failed pipelines: ${failedIndexes.sort((a, b) => a - b).slice(0, 200).join(" ")}${mismatched > 200 ? " …" : ""}`);
   if (upstream.strays.length) console.log(`  stray upstream connections: ${upstream.strays.length}: ${upstream.strays.slice(0, 3).join(" | ")}`);
   if (after) {
     const got = countsDelta(before, after);

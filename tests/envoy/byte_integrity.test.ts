@@ -10,9 +10,13 @@
 //   The client must get exactly the model's bytes, the upstream exactly the
 //   client's, and sitio must count every request, every final response by
 //   class and every 404 it replaced.
-// - Directed: pipelines deeper than 1,024 requests, all pending at once, with
-//   HEAD 404s near the end: before position 1,024 every 404 is replaced as the
-//   model says; from there on a 404 may also pass untouched, nothing else.
+// - Directed, HEAD right past 64 pending requests (the limit before issue 13):
+//   each HEAD response shape (404 with Content-Length, chunked or no length;
+//   200 with Content-Length), then a 404 and a 200, exactly as the model says.
+// - Directed, pipelines deeper than 1,024 requests, all pending at once, with
+//   HEADs near the end: responses #0–#1023 exactly as the model says; from #1024
+//   on a 404 may also pass untouched (the filter cannot track that far), nothing
+//   else may differ.
 //
 // A failure prints the seed and pipeline index, the script around the first
 // differing byte, both byte streams there, and the command that replays it:
@@ -22,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { useEnvoy } from "../harness/use_envoy.js";
 import { value } from "../harness/prometheus.js";
 import { startPipelineUpstream, type PipelineUpstream } from "../harness/pipeline_upstream.js";
-import { directedPipeline, generatePipeline, matchWithPassThrough, script, shippedPage, show, type ExchangeSpec } from "../harness/pipelines.js";
+import { directedPipeline, generatePipeline, matchWithPassThrough, requestBytes, script, shippedPage, show, type ExchangeSpec } from "../harness/pipelines.js";
 import { addCounts, countsDelta, emptyCounts, runClient, runPipeline, runPool, sitioCounts, type ExpectedCounts, type PipelineResult } from "../harness/integrity.js";
 
 const SEED = 13;
@@ -88,27 +92,42 @@ describe(`${PIPELINES} seeded pipelines (seed ${SEED})`, () => {
   });
 });
 
+/** HEAD responses whose framing headers announce a body they do not have (a filter that forgets the method reads one). */
+const HEAD_SHAPES: { name: string; head: ExchangeSpec }[] = [
+  { name: "HEAD 404 with Content-Length", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Content-Type: text/plain", "Content-Length: 4"] } },
+  { name: "HEAD 404 with Transfer-Encoding: chunked", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Transfer-Encoding: chunked"] } },
+  { name: "HEAD 404 with no length", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["X-Length: none"] } },
+  { name: "HEAD 200 with Content-Length", head: { method: "HEAD", target: "/ok", statusLine: "HTTP/1.1 200 OK", fields: ["Content-Length: 5"] } },
+];
+const ok = (i: number): ExchangeSpec => ({ method: "GET", target: "/ok", statusLine: "HTTP/1.1 200 OK", fields: [`Content-Length: ${`ok ${i}\n`.length}`], body: `ok ${i}\n` });
+const gone = (i: number): ExchangeSpec => ({ method: "GET", target: "/gone", statusLine: "HTTP/1.1 404 Not Found", fields: [`X-At: ${i}`, `Content-Length: ${`gone ${i}\n`.length}`], body: `gone ${i}\n` });
+
+describe("a HEAD request right past 64 pending requests (the limit before issue 13), in one client write", () => {
+  for (const [n, shape] of HEAD_SHAPES.entries()) {
+    test(`64 × GET, then ${shape.name}, a GET 404 and a GET 200: exactly the model's bytes`, async () => {
+      const xs = [...Array.from({ length: 64 }, (_, i) => ok(i)), shape.head, gone(65), ok(66)];
+      const p = directedPipeline(`head-64-${n}`, xs, { answerAfter: 0, clientWrites: 1, piecesPerResponse: 1 });
+      const r = await runPipeline(port, upstream, PAGE, p);
+      expect(r.failures, r.failures.join("\n")).toEqual([]);
+    });
+  }
+});
+
 describe(`a pipeline deeper than ${TRACKED} requests, all pending at once`, () => {
   const DEPTH = 1100;
-  /** HEAD 404s: some before the tracking limit (must be replaced), most near the end. */
-  const HEAD_404 = new Set([70, 500, 1000, 1022, 1024, 1030, 1050, 1066, 1080, 1090, 1097]);
+  /** HEADs whose response announces a body: some before the tracking limit (their 404s must be replaced), most near the end. */
+  const HEADS = [70, 500, 1000, 1010, 1022, 1024, 1030, 1035, 1050, 1066, 1075, 1080, 1090, 1097];
   /** GET 404s with a body, before and past the limit. */
   const GET_404 = new Set([3, 64, 65, 700, 1023, 1025, 1040, 1060, 1095]);
 
   function exchanges(): ExchangeSpec[] {
     const x: ExchangeSpec[] = [];
     for (let i = 0; i < DEPTH; i++) {
-      if (HEAD_404.has(i)) {
-        // HEAD: the length the GET would have had, no body
-        x.push({ method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Content-Type: text/plain", "Content-Length: 4"] });
-      } else if (GET_404.has(i)) {
-        const body = `gone ${i}\n`;
-        x.push({ method: "GET", target: "/gone", statusLine: "HTTP/1.1 404 Not Found", fields: ["X-At: " + i, `Content-Length: ${body.length}`], body });
-      } else {
-        // after each HEAD 404 (and elsewhere) a response whose first bytes would be lost to a misread HEAD
-        const body = `ok ${i}\n`;
-        x.push({ method: "GET", target: "/ok", statusLine: "HTTP/1.1 200 OK", fields: [`Content-Length: ${body.length}`], body });
-      }
+      const h = HEADS.indexOf(i);
+      // each HEAD shape in turn; the response after it would lose its first bytes to a misread HEAD
+      if (h >= 0) x.push(HEAD_SHAPES[h % HEAD_SHAPES.length].head);
+      else if (GET_404.has(i)) x.push(gone(i));
+      else x.push(ok(i));
     }
     return x;
   }
@@ -126,6 +145,7 @@ describe(`a pipeline deeper than ${TRACKED} requests, all pending at once`, () =
       const up = await record;
       expect(up.problems).toEqual([]);
       expect(up.requests).toBe(DEPTH);
+      expect(up.received.equals(requestBytes(p)), "the upstream got exactly the client's bytes").toBe(true);
       expect(client.ended).toBe("close");
       const m = matchWithPassThrough(p, PAGE, client.received, TRACKED);
       expect(m.ok, m.report).toBe(true);

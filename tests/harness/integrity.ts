@@ -4,7 +4,7 @@
 // and `npm run integrity` (scripts/integrity.ts).
 
 import { connect } from "node:net";
-import { expectedBytes, firstDifference, locate, mismatchReport, requestBytes, script, show, type Page, type Pipeline } from "./pipelines.js";
+import { expectedBytes, firstDifference, locate, mismatchReport, pipelineName, requestBytes, script, show, type Page, type Pipeline } from "./pipelines.js";
 import type { ConnectionRecord, Pause, PipelineUpstream } from "./pipeline_upstream.js";
 import type { Sample } from "./prometheus.js";
 
@@ -72,12 +72,14 @@ export async function runPipeline(port: number, upstream: PipelineUpstream, page
   const record = upstream.expect(p.id, script(p));
   const client = await runClient(port, p, timeoutMs);
   // the upstream's side closes at most shortly after the client's
+  let timer: NodeJS.Timeout | undefined;
   const upstreamRecord = await Promise.race([
     record,
-    new Promise<ConnectionRecord>((ok) =>
-      setTimeout(() => ok({ received: Buffer.alloc(0), written: Buffer.alloc(0), requests: -1, problems: ["the upstream connection did not close within 5 s of the client's"] }), 5_000).unref(),
-    ),
+    new Promise<ConnectionRecord>((ok) => {
+      timer = setTimeout(() => ok({ received: Buffer.alloc(0), written: Buffer.alloc(0), requests: -1, problems: ["the upstream connection did not close within 5 s of the client's"] }), 5_000);
+    }),
   ]);
+  clearTimeout(timer);
   const expected = expectedBytes(p, page);
   const failures: string[] = [];
   let firstDiff: PipelineResult["firstDiff"];
@@ -89,9 +91,9 @@ export async function runPipeline(port: number, upstream: PipelineUpstream, page
   const sent = requestBytes(p);
   if (upstreamRecord.requests >= 0 && !upstreamRecord.received.equals(sent)) {
     const at = firstDifference(sent, upstreamRecord.received);
-    failures.push(`REQUEST BYTES CHANGED seed ${p.seed} pipeline ${p.index}: the client sent ${sent.length} bytes, the upstream got ${upstreamRecord.received.length}; first difference at ${at}: sent ⟨${show(sent.subarray(at, at + 60))}⟩ got ⟨${show(upstreamRecord.received.subarray(at, at + 60))}⟩`);
+    failures.push(`REQUEST BYTES CHANGED ${pipelineName(p)}: the client sent ${sent.length} bytes, the upstream got ${upstreamRecord.received.length}; first difference at ${at}: sent ⟨${show(sent.subarray(at, at + 60))}⟩ got ⟨${show(upstreamRecord.received.subarray(at, at + 60))}⟩`);
   }
-  if (upstreamRecord.problems.length > 0) failures.push(`UPSTREAM seed ${p.seed} pipeline ${p.index}: ${upstreamRecord.problems.join("; ")}`);
+  if (upstreamRecord.problems.length > 0) failures.push(`UPSTREAM ${pipelineName(p)}: ${upstreamRecord.problems.join("; ")}`);
   return { pipeline: p, expected, client, upstream: upstreamRecord, failures, firstDiff, ms: Date.now() - started };
 }
 

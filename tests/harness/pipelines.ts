@@ -36,10 +36,15 @@ export function shippedPage(plugin = "sitio_web"): Page {
   const text = readFileSync(SHIPPED_CONFIG, "utf8");
   const at = text.indexOf(`name: ${plugin}\n`);
   if (at < 0) throw new Error(`no plugin ${plugin} in ${SHIPPED_CONFIG}`);
-  // the plugin's configuration JSON: the indented block after `value: |`
-  const m = /value: \|\n((?:[ ]{20,}.*\n)+)/.exec(text.slice(at));
+  // the plugin's configuration JSON: the YAML block scalar after `value: |` (its lines share the first one's indentation)
+  const m = /value: \|\n( +)/.exec(text.slice(at));
   if (!m) throw new Error(`no configuration JSON for ${plugin} in ${SHIPPED_CONFIG}`);
-  const config = JSON.parse(m[1]) as { custom_404?: { body?: string; content_type?: string } };
+  const lines: string[] = [];
+  for (const line of text.slice(at + m.index + "value: |\n".length).split("\n")) {
+    if (!line.startsWith(m[1]) && line.trim() !== "") break;
+    lines.push(line);
+  }
+  const config = JSON.parse(lines.join("\n")) as { custom_404?: { body?: string; content_type?: string } };
   const c = config.custom_404;
   if (!c || typeof c.body !== "string" || typeof c.content_type !== "string") throw new Error(`${plugin} has no custom_404 body and content_type in ${SHIPPED_CONFIG}`);
   return { body: Buffer.from(c.body, "utf8"), contentType: c.content_type };
@@ -76,6 +81,7 @@ export interface ResponseSpec {
 }
 
 export interface Pipeline {
+  /** -1 for a directed (hand-built) pipeline. */
   seed: number;
   index: number;
   /** Unique per run: sent in the first request's X-Pipeline header. */
@@ -390,10 +396,15 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
+/** "seed S pipeline N", or the id of a directed pipeline. */
+export function pipelineName(p: Pipeline): string {
+  return p.seed < 0 ? `directed pipeline ${p.id}` : `seed ${p.seed} pipeline ${p.index}`;
+}
+
 /** One line per exchange (all of them, or those within `around` of index `at`). */
 export function describe(p: Pipeline, at?: number, around = 3): string {
   const lines = [
-    `pipeline seed ${p.seed} index ${p.index}: ${p.requests.length} requests in ${p.clientWrites.length} client write(s)` +
+    `${pipelineName(p)}: ${p.requests.length} requests in ${p.clientWrites.length} client write(s)` +
       `${p.answerAfter ? `, upstream answers only after all ${p.answerAfter} requests arrived` : ""}`,
   ];
   for (let i = 0; i < p.requests.length; i++) {
@@ -422,12 +433,12 @@ export function mismatchReport(p: Pipeline, page: Page, expected: Buffer, actual
   const from = Math.max(0, at - 80);
   const boundary = where.within === 0 && where.index > 0 ? `, i.e. right after response #${where.index - 1}` : "";
   return [
-    `MISMATCH seed ${p.seed} pipeline ${p.index}${note ? ` (${note})` : ""}: expected ${expected.length} bytes, got ${actual.length}; first difference at offset ${at}` +
+    `MISMATCH ${pipelineName(p)}${note ? ` (${note})` : ""}: expected ${expected.length} bytes, got ${actual.length}; first difference at offset ${at}` +
       ` (response #${where.index}, byte ${where.within} of it${boundary})`,
     `  expected [${from}..]: ${show(expected.subarray(from, at))}⟨${show(expected.subarray(at, at + 120))}`,
     `  actual   [${from}..]: ${show(actual.subarray(from, at))}⟨${show(actual.subarray(at, at + 120))}`,
     describe(p, where.index, 4),
-    `  replay: npm run integrity -- --seed ${p.seed} --from ${p.index} --pipelines 1 --verbose`,
+    p.seed < 0 ? "" : `  replay: npm run integrity -- --seed ${p.seed} --from ${p.index} --pipelines 1 --verbose`,
   ].join("\n");
 }
 
@@ -469,7 +480,7 @@ export function directedPipeline(id: string, exchanges: ExchangeSpec[], opts: { 
     responses.push(r);
   });
   const all = Buffer.concat(requests.map((q) => q.bytes));
-  return { seed: 0, index: 0, id, requests, responses, clientWrites: evenPieces(all, opts.clientWrites), answerAfter: opts.answerAfter };
+  return { seed: -1, index: 0, id, requests, responses, clientWrites: evenPieces(all, opts.clientWrites), answerAfter: opts.answerAfter };
 }
 
 function evenPieces(bytes: Buffer, n: number): Piece[] {
