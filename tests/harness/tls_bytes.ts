@@ -100,7 +100,7 @@ export function handshake(type: number, body: Buffer): Buffer {
 }
 
 /** `payload` framed as records of `type`, cut into fragments of the given sizes (the last one repeats; default: one record). */
-export function records(type: number, payload: Buffer, sizes: number[] = [payload.length || 1], version = TLS.V1_0): Buffer {
+export function records(type: number, payload: Buffer, sizes: number[] = [payload.length || 1], version: number = TLS.V1_0): Buffer {
   const out: Buffer[] = [];
   let at = 0;
   let k = 0;
@@ -112,7 +112,7 @@ export function records(type: number, payload: Buffer, sizes: number[] = [payloa
   return Buffer.concat(out);
 }
 
-export function alertRecord(level: number, description: number, version = TLS.V1_2): Buffer {
+export function alertRecord(level: number, description: number, version: number = TLS.V1_2): Buffer {
   return records(RECORD.alert, Buffer.from([level, description]), undefined, version);
 }
 
@@ -235,7 +235,8 @@ export function parseClientHello(body: Buffer): ClientHelloInfo {
   const offered = versions === null ? legacyVersion : known.length ? Math.max(...known) : other.length ? Math.max(...other) : 0;
   const keyShareGroups: number[] = [];
   const ks = exts.get(EXT.keyShare);
-  if (ks) for (let q = 2; q < ks.length; q += 4 + ks.readUInt16BE(q + 2)) keyShareGroups.push(ks.readUInt16BE(q));
+  // key_share entries: group, then a 2-byte-length key (read as far as they are whole)
+  if (ks) for (let q = 2; q + 4 <= ks.length; q += 4 + ks.readUInt16BE(q + 2)) keyShareGroups.push(ks.readUInt16BE(q));
   return { legacyVersion, cipherSuites, sni, alpn, versions, offered, extensionTypes: exts.order, keyShareGroups, length: body.length };
 }
 

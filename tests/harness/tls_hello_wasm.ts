@@ -127,14 +127,15 @@ export class TlsDecoder {
       if (n <= 0 || n > bytes.length - off) throw new ContractError(`${dir}: a call given ${bytes.length - off} bytes consumed ${n}`);
       off += n;
       this.offsets[dir] += n;
-      const r = this.raw();
-      if (r[0] !== 0) {
+      if ((x.eventOf(this.handle) as number) !== 0) {
+        const r = this.raw();
         const e: TlsEventSeen = { dir, event: EVENTS[r[0]], at: this.offsets[dir] };
         if (r[0] === 5 || r[0] === 6) e.error = ERRORS[r[1]];
         if (r[0] === 4) e.alert = [r[16], r[17]];
         seen.push(e);
-      } else if (off < bytes.length && !r[19]) {
-        throw new ContractError(`${dir}: a call stopped after ${n} bytes without an event`);
+      } else if (off < bytes.length) {
+        // a call without an event consumes everything (a stopped decoder too)
+        throw new ContractError(`${dir}: a call stopped after ${n} of ${bytes.length - off + n} bytes without an event`);
       }
     }
     this.events.push(...seen);

@@ -369,6 +369,9 @@ describe("hand-made hellos: malformed and truncated", () => {
     expect(errorOf(body(sni))).toEqual(["malformed:length"]);
     // a host_name longer than its list
     expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(0, vec(2, Buffer.from([0, 0, 9, 0x61])))] }).subarray(4)))).toEqual(["malformed:length"]);
+    // ALPN list shorter, then longer, than its extension
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 3, 2, 0x68, 0x32, 0]))] }).subarray(4)))).toEqual(["malformed:length"]);
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 4, 2, 0x68, 0x32]))] }).subarray(4)))).toEqual(["malformed:length"]);
     // supported_versions list not filling its extension
     expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(43, Buffer.from([2, 3, 4, 3, 3]))] }).subarray(4)))).toEqual(["malformed:length"]);
   });

@@ -38,6 +38,11 @@ export function feed(h: i32, server: i32, off: i32, len: i32): i32 {
   return server != 0 ? d.server(ptr, len) : d.client(ptr, len);
 }
 
+/** The last call's event (cheaper than `reportOf`). */
+export function eventOf(h: i32): i32 {
+  return decoders[h].event;
+}
+
 export function stop(h: i32): void {
   decoders[h].stop();
 }
