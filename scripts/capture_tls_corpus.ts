@@ -4,7 +4,7 @@
 // Envoy terminating TLS) through a recording relay (tests/harness/tls_relay.ts),
 // which keeps the first flights exactly as the server exchanged them.
 //
-//   npx tsx scripts/capture_tls_corpus.ts
+//   npx tsx scripts/capture_tls_corpus.ts [--out DIR]
 //
 // Writes <name>.client.bin and <name>.server.bin per capture and manifest.json
 // with what each must decode to. The expectations come from the reference
@@ -14,68 +14,15 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { ROOT, startEnvoy } from "../tests/harness/envoy.js";
-import { curlTls, goTls, MANY_ALPN, nodeTls, opensslTls, opensslTlsFailing, type TlsClientResult } from "../tests/harness/tls_clients.js";
+import { TLS_CLIENT_CASES, type TlsClientCase, type TlsClientResult } from "../tests/harness/tls_clients.js";
 import { startTlsRelay, type FlightCapture, type TlsRelay } from "../tests/harness/tls_relay.js";
 import { handshakeMessages, parseClientHello, parseServerHello, RECORD, splitRecords, versionName } from "../tests/harness/tls_bytes.js";
 
-const OUT = join(ROOT, "tests/fixtures/tls");
-/** The client's first record is re-framed into handshake records of these payload sizes (the last repeats). */
-export const SPLIT_RECORDS = [1, 9, 100, 512, 300];
-
-interface Entry {
-  name: string;
-  about: string;
-  split?: boolean;
-  /** What the client is told to send. */
-  sni: string | null;
-  alpn: string[] | null;
-  run(port: number): Promise<TlsClientResult | { failed: string }>;
-}
-
-const ENTRIES: Entry[] = [
-  { name: "curl-default", about: "curl -k https://localhost:PORT/", sni: "localhost", alpn: ["h2", "http/1.1"], run: (p) => curlTls(p) },
-  { name: "curl-tls12", about: "curl -k --tlsv1.2 --tls-max 1.2 https://localhost:PORT/", sni: "localhost", alpn: ["h2", "http/1.1"], run: (p) => curlTls(p, { tls12: true }) },
-  { name: "curl-http2", about: "curl -k --http2 https://localhost:PORT/", sni: "localhost", alpn: ["h2", "http/1.1"], run: (p) => curlTls(p, { http2: true }) },
-  {
-    name: "curl-resolve-other",
-    about: "curl --cacert build/tls/cert.pem --resolve other.sitio.test:PORT:127.0.0.1 https://other.sitio.test:PORT/",
-    sni: "other.sitio.test",
-    alpn: ["h2", "http/1.1"],
-    run: (p) => curlTls(p, { name: "other.sitio.test", verify: true }),
-  },
-  { name: "node-default", about: "tls.connect({ host: '127.0.0.1', servername: 'localhost' }) (Node's defaults otherwise)", sni: "localhost", alpn: null, run: (p) => nodeTls(p) },
-  { name: "node-no-sni", about: "tls.connect({ servername: '' })", sni: null, alpn: null, run: (p) => nodeTls(p, { servername: "" }) },
-  { name: "node-many-alpn", about: `tls.connect({ ALPNProtocols: [${MANY_ALPN.length} registered ids, http/1.1 last] })`, sni: "localhost", alpn: MANY_ALPN, run: (p) => nodeTls(p, { alpn: MANY_ALPN }) },
-  { name: "openssl-tls12", about: "openssl s_client -tls1_2 -servername localhost", sni: "localhost", alpn: null, run: (p) => opensslTls(p, { version: "tls1_2" }) },
-  { name: "openssl-tls13", about: "openssl s_client -tls1_3 -servername localhost", sni: "localhost", alpn: null, run: (p) => opensslTls(p, { version: "tls1_3" }) },
-  { name: "openssl-no-sni", about: "openssl s_client -noservername", sni: null, alpn: null, run: (p) => opensslTls(p, { servername: null }) },
-  { name: "openssl-many-alpn", about: `openssl s_client -alpn <${MANY_ALPN.length} registered ids, http/1.1 last>`, sni: "localhost", alpn: MANY_ALPN, run: (p) => opensslTls(p, { alpn: MANY_ALPN }) },
-  {
-    name: "openssl-hello-retry",
-    about: "openssl s_client -tls1_3 -groups X448:X25519 (a key share the server lacks: HelloRetryRequest, then a second ClientHello)",
-    sni: "localhost",
-    alpn: null,
-    run: (p) => opensslTls(p, { version: "tls1_3", groups: "X448:X25519" }),
-  },
-  {
-    name: "openssl-tls11-refused",
-    about: "openssl s_client -tls1_1 -cipher DEFAULT@SECLEVEL=0 (the server allows TLS 1.2 and up: fatal protocol_version alert)",
-    sni: "localhost",
-    alpn: null,
-    run: async (p) => ({ failed: await opensslTlsFailing(p, ["-servername", "localhost", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]) }),
-  },
-  { name: "go-pq", about: "tests/clients/tls_client.go (Go crypto/tls defaults: X25519MLKEM768 + X25519 key shares)", sni: "localhost", alpn: ["h2", "http/1.1"], run: (p) => goTls(p) },
-  {
-    name: "go-pq-split-records",
-    about: `the go-pq client through a relay that re-frames its ClientHello into handshake records of ${SPLIT_RECORDS.join(", ")}... bytes`,
-    sni: "localhost",
-    alpn: ["h2", "http/1.1"],
-    split: true,
-    run: (p) => goTls(p),
-  },
-];
+const { values: args } = parseArgs({ options: { out: { type: "string", default: "tests/fixtures/tls" } } });
+const OUT = resolve(ROOT, args.out!);
 
 const hex = (n: number) => `0x${n.toString(16).padStart(4, "0")}`;
 
@@ -83,7 +30,7 @@ function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`capture check failed: ${what}`);
 }
 
-function describe(e: Entry, cap: FlightCapture, seen: TlsClientResult | { failed: string }) {
+function describe(e: TlsClientCase, cap: FlightCapture, seen: TlsClientResult | { failed: string }) {
   check(cap.complete, `${e.name}: the server's ServerHello or alert was not seen`);
   const hellos = handshakeMessages(cap.client).filter((m) => m.type === 1);
   check(hellos.length >= 1, `${e.name}: no ClientHello`);
@@ -99,6 +46,7 @@ function describe(e: Entry, cap: FlightCapture, seen: TlsClientResult | { failed
   } else {
     check(seen.body === "example tls body\n", `${e.name}: body ${JSON.stringify(seen.body)}`);
     check(sh !== null && versionName(sh.version) === seen.version, `${e.name}: ServerHello version ${sh && versionName(sh.version)}, the client says ${seen.version}`);
+    check(seen.version === e.expect.version && seen.alpn === e.expect.alpn, `${e.name}: negotiated ${seen.version} ${seen.alpn}, the case expects ${e.expect.version} ${e.expect.alpn}`);
     if (sh!.version === 0x0303) check(sh!.alpn === seen.alpn, `${e.name}: ServerHello ALPN ${sh!.alpn}, the client says ${seen.alpn}`);
   }
   const events = ["client_hello", ...serverHellos.map((s) => (s.retry ? "hello_retry_request" : "server_hello")), ...(alert ? ["alert"] : [])];
@@ -151,13 +99,11 @@ async function main(): Promise<void> {
   const relays: TlsRelay[] = [];
   try {
     const port = envoy.port(18443);
-    const plain = await startTlsRelay({ target: port });
-    const split = await startTlsRelay({ target: port, reframe: SPLIT_RECORDS });
-    relays.push(plain, split);
     mkdirSync(OUT, { recursive: true });
     const manifest = [];
-    for (const e of ENTRIES) {
-      const relay = e.split ? split : plain;
+    for (const e of TLS_CLIENT_CASES) {
+      const relay = await startTlsRelay({ target: port, reframe: e.reframe });
+      relays.push(relay);
       const seen = await e.run(relay.port);
       const cap = relay.captures[relay.captures.length - 1];
       const entry = describe(e, cap, seen);

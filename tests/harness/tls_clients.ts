@@ -8,12 +8,17 @@
 // Server names: "localhost" by default; any other name is resolved to
 // 127.0.0.1 by the client itself (curl --resolve), or sent as SNI while
 // connecting to 127.0.0.1 (Node, openssl, Go), so it needs no DNS.
+//
+// TLS_CLIENT_CASES lists every client the issue names, with what it sends and
+// what it must negotiate with the shipped example TLS service; each case's
+// name is also its capture's name in tests/fixtures/tls/.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type ConnectionOptions } from "node:tls";
 import { ROOT, TLS_CERT } from "./envoy.js";
+import { SPLIT_CLIENT_HELLO, startTlsRelay, type FlightCapture } from "./tls_relay.js";
 
 export interface TlsClientResult {
   /** The response body. */
@@ -131,11 +136,17 @@ export function nodeTls(port: number, opts: NodeTlsOptions = {}): Promise<TlsCli
     const timer = setTimeout(() => socket.destroy(new Error("timed out")), TIMEOUT_MS);
     // Close as soon as the response is whole: waiting for the server's close would cost
     // Envoy's delayed_close_timeout (1 s) on every call.
+    let complete = false;
     socket.on("data", (b: Buffer) => {
       chunks.push(b);
-      if (responseComplete(Buffer.concat(chunks).toString("latin1"))) socket.end();
+      if (!complete && responseComplete(Buffer.concat(chunks).toString("latin1"))) {
+        complete = true;
+        socket.end();
+      }
     });
     socket.on("error", (e) => {
+      // a reset after the whole response (the server closing on our close_notify) is no failure
+      if (complete) return;
       clearTimeout(timer);
       fail(new Error(`${command}: ${e.message}`));
     });
@@ -261,4 +272,103 @@ export async function goTls(port: number, opts: GoTlsOptions = {}): Promise<TlsC
   const r = JSON.parse(stdout) as { body: string; status: number; http: string; version: string; alpn: string; group: string };
   if (r.status !== 200) throw new Error(`Go client: HTTP status ${r.status}`);
   return { body: r.body, version: r.version.replace(/^TLS 1\./, "TLSv1."), alpn: r.alpn || null, command: `tests/clients/tls_client ${args.join(" ")}`, detail: { group: r.group, http: r.http } };
+}
+
+// ---------------------------------------------------------------- the cases
+
+export interface TlsClientCase {
+  /** Also the capture's name in tests/fixtures/tls/. */
+  name: string;
+  /** The client as a user runs it. */
+  about: string;
+  /** The SNI it sends (null: none) and the ALPN protocols it offers (null: no ALPN extension). */
+  sni: string | null;
+  alpn: string[] | null;
+  /** What it must negotiate with the shipped tls_service (version null: the server refuses it with an alert). */
+  expect: { version: string | null; alpn: string | null; group?: string };
+  /** Goes through a relay that re-frames its ClientHello into records of these sizes. */
+  reframe?: number[];
+  run(port: number): Promise<TlsClientResult | { failed: string }>;
+}
+
+const H2_H1 = ["h2", "http/1.1"];
+
+export const TLS_CLIENT_CASES: TlsClientCase[] = [
+  { name: "curl-default", about: "curl -k https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.3", alpn: "h2" }, run: (p) => curlTls(p) },
+  { name: "curl-tls12", about: "curl -k --tlsv1.2 --tls-max 1.2 https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.2", alpn: "h2" }, run: (p) => curlTls(p, { tls12: true }) },
+  { name: "curl-http2", about: "curl -k --http2 https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.3", alpn: "h2" }, run: (p) => curlTls(p, { http2: true }) },
+  {
+    name: "curl-resolve-other",
+    about: "curl --cacert build/tls/cert.pem --resolve other.sitio.test:PORT:127.0.0.1 https://other.sitio.test:PORT/",
+    sni: "other.sitio.test",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.3", alpn: "h2" },
+    run: (p) => curlTls(p, { name: "other.sitio.test", verify: true }),
+  },
+  { name: "node-default", about: "tls.connect({ host: '127.0.0.1', servername: 'localhost' }), Node's defaults otherwise", sni: "localhost", alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => nodeTls(p) },
+  { name: "node-no-sni", about: "tls.connect({ servername: '' })", sni: null, alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => nodeTls(p, { servername: "" }) },
+  {
+    name: "node-many-alpn",
+    about: `tls.connect({ ALPNProtocols: [${MANY_ALPN.length} registered ids, http/1.1 last] })`,
+    sni: "localhost",
+    alpn: MANY_ALPN,
+    expect: { version: "TLSv1.3", alpn: "http/1.1" },
+    run: (p) => nodeTls(p, { alpn: MANY_ALPN }),
+  },
+  { name: "openssl-tls12", about: "openssl s_client -tls1_2 -servername localhost", sni: "localhost", alpn: null, expect: { version: "TLSv1.2", alpn: null }, run: (p) => opensslTls(p, { version: "tls1_2" }) },
+  { name: "openssl-tls13", about: "openssl s_client -tls1_3 -servername localhost", sni: "localhost", alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => opensslTls(p, { version: "tls1_3" }) },
+  { name: "openssl-no-sni", about: "openssl s_client -noservername", sni: null, alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => opensslTls(p, { servername: null }) },
+  {
+    name: "openssl-many-alpn",
+    about: `openssl s_client -alpn <${MANY_ALPN.length} registered ids, http/1.1 last>`,
+    sni: "localhost",
+    alpn: MANY_ALPN,
+    expect: { version: "TLSv1.3", alpn: "http/1.1" },
+    run: (p) => opensslTls(p, { alpn: MANY_ALPN }),
+  },
+  {
+    name: "openssl-hello-retry",
+    about: "openssl s_client -tls1_3 -groups X448:X25519 (a key share the server lacks: HelloRetryRequest, then a second ClientHello)",
+    sni: "localhost",
+    alpn: null,
+    expect: { version: "TLSv1.3", alpn: null, group: "X25519" },
+    run: (p) => opensslTls(p, { version: "tls1_3", groups: "X448:X25519" }),
+  },
+  {
+    name: "openssl-tls11-refused",
+    about: "openssl s_client -tls1_1 -cipher DEFAULT@SECLEVEL=0 (the server allows TLS 1.2 and up: a fatal protocol_version alert)",
+    sni: "localhost",
+    alpn: null,
+    expect: { version: null, alpn: null },
+    run: async (p) => ({ failed: await opensslTlsFailing(p, ["-servername", "localhost", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]) }),
+  },
+  {
+    name: "go-pq",
+    about: "tests/clients/tls_client.go: Go crypto/tls defaults, X25519MLKEM768 and X25519 key shares",
+    sni: "localhost",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.3", alpn: "h2", group: "X25519MLKEM768" },
+    run: (p) => goTls(p),
+  },
+  {
+    name: "go-pq-split-records",
+    about: `go-pq through a relay that re-frames its ClientHello into handshake records of ${SPLIT_CLIENT_HELLO.join(", ")}, ... bytes`,
+    sni: "localhost",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.3", alpn: "h2", group: "X25519MLKEM768" },
+    reframe: SPLIT_CLIENT_HELLO,
+    run: (p) => goTls(p),
+  },
+];
+
+/** Runs a case against `port` (through its re-framing relay when it has one); returns what the client saw and, through a relay, the flights. */
+export async function runTlsClientCase(c: TlsClientCase, port: number): Promise<{ result: TlsClientResult | { failed: string }; capture?: FlightCapture }> {
+  if (!c.reframe) return { result: await c.run(port) };
+  const relay = await startTlsRelay({ target: port, reframe: c.reframe });
+  try {
+    const result = await c.run(relay.port);
+    return { result, capture: relay.captures[relay.captures.length - 1] };
+  } finally {
+    await relay.close();
+  }
 }

@@ -15,6 +15,9 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { HRR_RANDOM, RECORD, records as frame, splitRecords } from "./tls_bytes.js";
 
+/** Payload sizes the record-splitting relay cuts a ClientHello into (the last one repeats): 1, 9, 100, 512, 300, 300, ... */
+export const SPLIT_CLIENT_HELLO = [1, 9, 100, 512, 300];
+
 export interface FlightCapture {
   client: Buffer;
   server: Buffer;
