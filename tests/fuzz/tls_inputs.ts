@@ -148,7 +148,8 @@ function reframedCapture(r: Rng, c: TlsCapture): TlsInput {
 
 function truncatedCapture(r: Rng, c: TlsCapture): TlsInput {
   const cutServer = r.chance(0.5);
-  const client = cutServer ? c.clientBytes : c.clientBytes.subarray(0, r.int(c.clientBytes.length));
+  // at least one client byte: a connection that sent nothing is not a handshake at all
+  const client = cutServer ? c.clientBytes : c.clientBytes.subarray(0, r.range(1, c.clientBytes.length - 1));
   const server = cutServer ? c.serverBytes.subarray(0, r.int(c.serverBytes.length)) : Buffer.alloc(0);
   return { kind: "tls-truncated", steps: [{ dir: "client", bytes: client }, ...(server.length ? [{ dir: "server" as const, bytes: server }] : [])], truncatedOf: { events: c.expect.events } };
 }
