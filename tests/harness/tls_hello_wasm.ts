@@ -33,7 +33,7 @@ export function buildTlsHelloWasm(): void {
     if (existsSync(out) && statSync(out).mtimeMs >= newest) continue;
     mkdirSync(join(ROOT, "build/test"), { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/tls_hello_entry.ts", "--config", "tests/wasm/tls_hello.asconfig.json", ...flags, "-b", tmp], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/tls_hello_entry.ts", "--config", "tests/wasm/tls_hello.asconfig.json", ...flags, "-o", tmp], { cwd: ROOT, stdio: "pipe" });
     renameSync(tmp, out);
   }
 }
