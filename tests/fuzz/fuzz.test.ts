@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { ProxyWasmHost } from "../harness/proxy_wasm_host.js";
 import { preAdmit } from "../harness/host_roots.js";
 import { DEBUG_WASM, RELEASE_WASM, runFuzz } from "./fuzzer.js";
+import { runTlsFuzz, TLS_HELLO_DEBUG_WASM, TLS_HELLO_WASM } from "./tls_fuzzer.js";
 
 const REQS = "sitio_tcp_requests_total";
 const P = "p";
@@ -32,6 +33,23 @@ describe("fuzz: random and mutated inputs", () => {
     expect(report.cases).toBe(cases);
     // every generator ran
     expect(Object.keys(report.kinds).length).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe("fuzz: the TLS hello decoder (test-only module, until the filter uses it)", () => {
+  test.each([
+    ["debug", TLS_HELLO_DEBUG_WASM, 3_000],
+    ["release", TLS_HELLO_WASM, 5_000],
+  ])("%s build: random, mutated, re-framed, generated and truncated hellos: 0 traps, 0 broken invariants", (name, wasm, cases) => {
+    const report = runTlsFuzz({ seed: 20261123, cases, wasm });
+    const events = Object.entries(report.events).map(([k, n]) => `${k} ${n}`).join(", ");
+    console.log(`tls fuzz (${name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${(report.bytesIn / 2 ** 20).toFixed(1)} MiB, ${report.ms} ms; events: ${events}`);
+    expect(report.failures).toEqual([]);
+    expect(report.traps).toBe(0);
+    expect(report.cases).toBe(cases);
+    expect(Object.keys(report.kinds).sort()).toEqual(["tls-generated", "tls-mutated", "tls-random", "tls-reframed", "tls-truncated"]);
+    // the cases reach every outcome
+    for (const e of ["client_hello", "server_hello", "hello_retry_request", "alert", "not_tls", "malformed"]) expect(report.events[e], e).toBeGreaterThan(10);
   });
 });
 

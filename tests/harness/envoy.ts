@@ -1,11 +1,13 @@
 // startEnvoy(): the real Envoy on the shipped envoy/envoy.yaml, for tests.
 //
 // The only changes made to the shipped file: every port is moved to a free
-// one (so test files can run side by side) and the .wasm path is made
-// absolute. Envoy runs with DEFAULT_WORKERS workers (or as a test asks) and a
-// dynamic base id; its log is kept under .test-logs/ and quoted in failures.
+// one (so test files can run side by side) and the .wasm and certificate
+// paths are made absolute. Envoy runs with DEFAULT_WORKERS workers (or as a
+// test asks) and a dynamic base id; its log is kept under .test-logs/ and
+// quoted in failures. The example TLS service's certificate (build/tls/) is
+// made first when missing.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from "node:fs";
 import { join, resolve } from "node:path";
@@ -15,6 +17,9 @@ import { stopProcess } from "./process.js";
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const SHIPPED_CONFIG = join(ROOT, "envoy/envoy.yaml");
 export const WASM = join(ROOT, "build/sitio.wasm");
+/** The example TLS service's certificate and key (scripts/make_cert.ts). */
+export const TLS_CERT = join(ROOT, "build/tls/cert.pem");
+export const TLS_KEY = join(ROOT, "build/tls/key.pem");
 const LOG_DIR = join(ROOT, ".test-logs");
 
 /** The Envoy binary: $ENVOY_BIN, else the one the project installed into .venv. */
@@ -43,11 +48,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The shipped config with ports remapped (`ports[old] = new`) and the .wasm path made absolute. */
+/** The shipped config with ports remapped (`ports[old] = new`) and the .wasm and build/tls/ paths made absolute. */
 export function remapConfig(text: string, ports: Record<number, number>, wasm = WASM): string {
   return text
     .replace(/port_value: (\d+)/g, (m, p) => (ports[Number(p)] ? `port_value: ${ports[Number(p)]}` : m))
-    .replace(/filename: build\/sitio\.wasm/g, `filename: ${wasm}`);
+    .replace(/filename: build\/sitio\.wasm/g, `filename: ${wasm}`)
+    .replace(/filename: build\/tls\//g, `filename: ${join(ROOT, "build/tls")}/`);
+}
+
+/** Makes the example TLS service's certificate (scripts/make_cert.ts) unless it is there. */
+export function ensureTlsCert(): void {
+  if (existsSync(TLS_CERT) && existsSync(TLS_KEY)) return;
+  execFileSync(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "scripts/make_cert.ts")], { cwd: ROOT, stdio: "pipe" });
 }
 
 /**
@@ -154,6 +166,7 @@ class PortTaken extends Error {}
 
 async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const text = opts.configText ?? readFileSync(SHIPPED_CONFIG, "utf8");
+  ensureTlsCert(); // the shipped listeners name it, also when served through LDS (lds.ts)
   const ports: Record<number, number> = { ...opts.ports };
   for (const p of shippedPorts(text)) if (!ports[p]) ports[p] = await freePort();
   mkdirSync(LOG_DIR, { recursive: true });
