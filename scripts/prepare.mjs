@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The set-up steps that need only Node and npm, in one place for both places they run:
+// scripts/setup.sh on the host (`npm start`, `npm test`), and the `build` service of
+// docker-compose.yml, in a container, before Envoy and the Foo server start.
+//
+//   1. npm packages exactly as locked: `npm ci`, unless node_modules was installed from this
+//      very package-lock.json (its sha256 is kept in node_modules/.sitio-lock.sha256);
+//   2. the filter: `npm run build` → build/sitio.wasm and build/sitio.debug.wasm.
+//
+// A step that makes files the example services need at run time (a certificate made at
+// set-up, say) goes here too, so that `npm start` and `docker-compose up` both get it.
+// Plain JavaScript with Node's own modules only: it runs before node_modules exists.
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+function run(args) {
+  const r = spawnSync(npm, args, { cwd: root, stdio: "inherit" });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    console.error(`prepare: npm ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+}
+
+// 1. npm packages.
+const lock = readFileSync(join(root, "package-lock.json"));
+const lockSum = createHash("sha256").update(lock).digest("hex");
+const marker = join(root, "node_modules/.sitio-lock.sha256");
+const installedSum = existsSync(marker) ? readFileSync(marker, "utf8").trim() : "";
+// A node_modules from `npm ci` run by hand (no marker yet) counts as current when npm's own record of the
+// install is newer than the lock file, the rule this step used before it kept the marker.
+const npmRecord = join(root, "node_modules/.package-lock.json");
+const installedByHand = installedSum === "" && existsSync(npmRecord) && statSync(npmRecord).mtimeMs >= statSync(join(root, "package-lock.json")).mtimeMs;
+if (installedSum !== lockSum && !installedByHand) {
+  run(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+}
+if (installedSum !== lockSum) writeFileSync(marker, `${lockSum}\n`);
+
+// 2. The filter.
+run(["run", "--silent", "build"]);
