@@ -29,7 +29,7 @@ export function remoteBlock(code: RemoteCode, indent: string): string {
     `    cluster: ${code.cluster ?? WASM_CLUSTER}`,
     `    timeout: 10s`,
     `  sha256: "${code.sha256}"`,
-    `  # Fetch failures are retried (with back-off) before the listener gives up.`,
+    `  # A failed fetch, or bytes that do not match sha256, is retried with back-off; after the last try the plugin is left out.`,
     `  retry_policy: { num_retries: 3 }`,
   ]
     .map((l, i) => (i === 0 ? l : indent + l))
