@@ -8,7 +8,11 @@
 //   2. the filter: `npm run build` → build/sitio.wasm and build/sitio.debug.wasm.
 //
 // A step that makes files the example services need at run time (a certificate made at
-// set-up, say) goes here too, so that `npm start` and `docker-compose up` both get it.
+// set-up, say) goes here too, so that `npm start` and `docker-compose up` both get it. Write
+// such files under build/: in docker-compose, build/ is the volume Envoy mounts beside envoy/,
+// so envoy.yaml names them by the same relative path in both places. The build service
+// mounts only package.json, package-lock.json, asconfig.json, assembly/ and scripts/: a step
+// that reads other files needs them added to its volumes in docker-compose.yml.
 // Plain JavaScript with Node's own modules only: it runs before node_modules exists.
 
 import { spawnSync } from "node:child_process";
