@@ -5,7 +5,7 @@
 // Together with proxy_wasm_0_2_1.ts this is the only code that handles raw
 // host pointers; everything above it works on `Bytes` views and plain values.
 
-import * as sdk from "@solo-io/proxy-runtime/imports";
+import * as sdk from "@solo-io/proxy-runtime/assembly/imports";
 import { freeHostMemory } from "./host_memory";
 import { latin1 } from "../latin1";
 
@@ -87,6 +87,12 @@ export enum FilterStatus {
   StopIteration = 1,
 }
 
+/** ABI `FilterHeadersStatus` returned by the HTTP headers callbacks. */
+export enum FilterHeadersStatus {
+  Continue = 0,
+  StopIteration = 1,
+}
+
 /** Out-parameters the host writes into. One instance, consumed immediately by each wrapper. */
 @unmanaged
 class OutParams {
@@ -95,7 +101,7 @@ class OutParams {
   u32v: u32;
   u64v: u64;
 }
-const out = changetype<OutParams>(__alloc(offsetof<OutParams>()));
+const out = changetype<OutParams>(memory.data(offsetof<OutParams>(), 8));
 
 /**
  * A view of bytes the host copied into wasm memory (owned by the caller until `release()`).
@@ -217,6 +223,65 @@ export function headerValue(map: HeaderMapType, name: string): string {
   let r = sdk.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
   if (r != WasmResult.Ok || out.ptr == 0) return "";
   let s = latin1(out.ptr, <i32>out.size);
-  __release(out.ptr);
+  freeHostMemory(out.ptr);
   return s;
+}
+
+/** A header name and value for `sendLocalResponse`. */
+export class HeaderPair {
+  constructor(public name: string, public value: string) {}
+}
+
+/**
+ * Serialises header pairs as the ABI wants them: the count, then (name size,
+ * value size) per pair, then each name and value followed by a NUL. Encoded
+ * once per configuration by the caller.
+ */
+export function encodeHeaderPairs(pairs: HeaderPair[]): ArrayBuffer {
+  let names = new Array<ArrayBuffer>(pairs.length);
+  let values = new Array<ArrayBuffer>(pairs.length);
+  let size = 4 + 8 * pairs.length;
+  for (let i = 0; i < pairs.length; i++) {
+    names[i] = String.UTF8.encode(pairs[i].name);
+    values[i] = String.UTF8.encode(pairs[i].value);
+    size += names[i].byteLength + values[i].byteLength + 2;
+  }
+  let buf = new ArrayBuffer(size);
+  let p = changetype<usize>(buf);
+  store<u32>(p, pairs.length);
+  let at = p + 4 + 8 * <usize>pairs.length;
+  for (let i = 0; i < pairs.length; i++) {
+    let n = names[i];
+    let v = values[i];
+    store<u32>(p + 4 + 8 * <usize>i, n.byteLength);
+    store<u32>(p + 8 + 8 * <usize>i, v.byteLength);
+    memory.copy(at, changetype<usize>(n), n.byteLength);
+    at += n.byteLength;
+    store<u8>(at++, 0);
+    memory.copy(at, changetype<usize>(v), v.byteLength);
+    at += v.byteLength;
+    store<u8>(at++, 0);
+  }
+  return buf;
+}
+
+/** ABI "no gRPC status" for a local response (an HTTP, not a gRPC, reply). */
+const NO_GRPC_STATUS: u32 = 0xffffffff;
+
+/**
+ * Answers the current HTTP stream from the filter (proxy_send_local_response):
+ * `status`, `details` (Envoy's response_code_details), the body, and headers
+ * encoded by `encodeHeaderPairs`.
+ */
+export function sendLocalResponse(status: u32, details: ArrayBuffer, body: ArrayBuffer, headers: ArrayBuffer): WasmResult {
+  return sdk.proxy_send_local_response(
+    status,
+    changetype<usize>(details),
+    details.byteLength,
+    changetype<usize>(body),
+    body.byteLength,
+    changetype<usize>(headers),
+    headers.byteLength,
+    NO_GRPC_STATUS,
+  );
 }

@@ -8,7 +8,7 @@
 // its own allocation as before.
 
 /** Largest request served from the scratch block (bigger reads are rare and get their own memory). */
-const SCRATCH_MAX_BYTES = 64 * 1024;
+export const SCRATCH_MAX_BYTES = 64 * 1024;
 
 let scratch: ArrayBuffer = new ArrayBuffer(4096);
 let scratchTaken = false;
@@ -23,7 +23,8 @@ export function malloc(size: i32): usize {
     scratchTaken = true;
     return changetype<usize>(scratch);
   }
-  return __retain(changetype<usize>(new ArrayBuffer(size)));
+  // pinned: only the host holds it until it is given back, and the GC must not take it meanwhile
+  return __pin(changetype<usize>(new ArrayBuffer(size)));
 }
 
 /** Gives back memory the host allocated through `malloc`. */
@@ -32,5 +33,5 @@ export function freeHostMemory(ptr: usize): void {
     scratchTaken = false;
     return;
   }
-  __release(ptr);
+  __unpin(ptr);
 }

@@ -15,7 +15,6 @@
 //   HTTP bodies; the latter would run for every chunk of every response).
 //   Export a callback again when a hook needs it.
 
-import { proc_exit } from "bindings/wasi_unstable";
 import { HttpRoot } from "../http/root";
 import { HttpStream } from "../http/stream";
 import { NetworkRoot } from "../network/root";
@@ -28,6 +27,11 @@ export { malloc } from "./host_memory";
 
 /** Tells the host which ABI this module speaks. */
 export function proxy_abi_version_0_2_1(): void {}
+
+// The host's WASI exit (Envoy provides it under both WASI module names); it ends the VM.
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "proc_exit")
+declare function proc_exit(code: u32): void;
 
 /** Used by the compiler for `abort` (`--use abort=sitio_abort`): log once, then stop the VM. */
 // @ts-ignore: decorator
@@ -130,7 +134,6 @@ export function proxy_on_log(context_id: u32): void {
 /** The host is done with a context; 1 means sitio is done too. */
 export function proxy_on_done(context_id: u32): u32 {
   if (networkStreams.has(context_id)) networkStreams.get(context_id).onDone();
-  else if (httpStreams.has(context_id)) httpStreams.get(context_id).onDone();
   else if (networkRoots.has(context_id)) networkRoots.get(context_id).onDone();
   return 1;
 }
@@ -141,7 +144,6 @@ export function proxy_on_delete(context_id: u32): void {
     networkStreams.get(context_id).onDone();
     networkStreams.delete(context_id);
   } else if (httpStreams.has(context_id)) {
-    httpStreams.get(context_id).onDelete();
     httpStreams.delete(context_id);
   } else {
     networkRoots.delete(context_id);

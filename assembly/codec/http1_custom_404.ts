@@ -20,8 +20,9 @@ export class CustomPage {
   readonly headerTail: Uint8Array;
 
   constructor(contentType: string, body: string) {
-    this.body = Uint8Array.wrap(String.UTF8.encode(body));
-    let tail = "Content-Type: " + contentType + "\r\nContent-Length: " + this.body.length.toString() + "\r\n\r\n";
+    let bytes = Uint8Array.wrap(String.UTF8.encode(body));
+    this.body = bytes;
+    let tail = "Content-Type: " + contentType + "\r\nContent-Length: " + bytes.length.toString() + "\r\n\r\n";
     this.headerTail = Uint8Array.wrap(String.UTF8.encode(tail));
   }
 }

@@ -1,22 +1,15 @@
-// HttpStream: one per HTTP request, on the SDK's per-stream Context. Notes the
-// request's method, path and start time, swaps 404 responses for the custom
-// page, and reports the finished request once, in onLog.
+// HttpStream: one per HTTP request. Notes the request's method, path and
+// start time, swaps 404 responses for the custom page, and reports the
+// finished request once, in onLog. Hooks in the order Envoy calls them.
 
-import {
-  Context,
-  FilterDataStatusValues,
-  FilterHeadersStatusValues,
-  GrpcStatusValues,
-  send_local_response,
-} from "@solo-io/proxy-runtime/runtime";
-import { HeaderMapType, LogLevel, WasmResult, headerValue, incrementMetric, log, logLevel, nowNs } from "../abi/host";
+import { FilterHeadersStatus, HeaderMapType, LogLevel, WasmResult, headerValue, incrementMetric, log, logLevel, nowNs, sendLocalResponse } from "../abi/host";
 import { HttpMetrics } from "./http_metrics";
 import { HttpRoot } from "./root";
 
 /** `response_code_details` of the custom 404 (shown by Envoy's access log as %RESPONSE_CODE_DETAILS%). */
-const CUSTOM_404_DETAILS = "sitio_custom_404";
+const CUSTOM_404_DETAILS = String.UTF8.encode("sitio_custom_404");
 
-export class HttpStream extends Context {
+export class HttpStream {
   private root: HttpRoot;
   private metrics: HttpMetrics;
   private startNs: u64 = 0;
@@ -26,23 +19,17 @@ export class HttpStream extends Context {
   private replaced: bool = false;
   private reported: bool = false;
 
-  constructor(context_id: u32, root: HttpRoot) {
-    super(context_id, root);
+  constructor(public contextId: u32, root: HttpRoot) {
     this.root = root;
     this.metrics = root.metrics!;
   }
 
   /** proxy_on_request_headers: the request starts here. */
-  onRequestHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+  onRequestHeaders(headers: u32, endOfStream: bool): FilterHeadersStatus {
     this.startNs = nowNs();
     this.method = headerValue(HeaderMapType.RequestHeaders, ":method");
     this.path = headerValue(HeaderMapType.RequestHeaders, ":path");
-    return FilterHeadersStatusValues.Continue;
-  }
-
-  /** proxy_on_request_body. */
-  onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
-    return FilterDataStatusValues.Continue;
+    return FilterHeadersStatus.Continue;
   }
 
   /**
@@ -52,24 +39,19 @@ export class HttpStream extends Context {
    * with its own Content-Length and no body for HEAD. Rewriting the body instead would miss
    * 404s that end at the headers (the router's own 404 has no body callback).
    */
-  onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+  onResponseHeaders(headers: u32, endOfStream: bool): FilterHeadersStatus {
     this.status = headerValue(HeaderMapType.ResponseHeaders, ":status");
-    let config = this.root.config;
-    if (this.status == "404" && config.custom404 && !this.replaced) {
+    let root = this.root;
+    if (this.status == "404" && root.config.custom404 && !this.replaced) {
       this.replaced = true;
-      let r = send_local_response(404, CUSTOM_404_DETAILS, this.root.custom404Body, this.root.custom404Headers, GrpcStatusValues.InvalidCode);
+      let r = sendLocalResponse(404, CUSTOM_404_DETAILS, root.custom404Body, root.custom404Headers);
       if (r == WasmResult.Ok) {
         incrementMetric(this.metrics.custom404, 1);
-        return FilterHeadersStatusValues.StopIteration;
+        return FilterHeadersStatus.StopIteration;
       }
       if (logLevel() <= LogLevel.Warn) log(LogLevel.Warn, "sitio: custom 404 not sent: " + r.toString());
     }
-    return FilterHeadersStatusValues.Continue;
-  }
-
-  /** proxy_on_response_body. */
-  onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
-    return FilterDataStatusValues.Continue;
+    return FilterHeadersStatus.Continue;
   }
 
   /** proxy_on_log: the stream is over (completed, answered locally, or reset); count it once. */
@@ -88,12 +70,4 @@ export class HttpStream extends Context {
     let status = this.status.length > 0 ? this.status : headerValue(HeaderMapType.ResponseHeaders, ":status");
     this.metrics.report(this.method, this.path, status, end > this.startNs ? end - this.startNs : 0);
   }
-
-  /** proxy_on_done (the SDK's default logs on every call). */
-  onDone(): bool {
-    return true;
-  }
-
-  /** proxy_on_delete. */
-  onDelete(): void {}
 }

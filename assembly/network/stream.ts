@@ -2,6 +2,8 @@
 // bytes, and hands the bytes to the plugin's protocol codec.
 
 import { Bytes, BufferType, FilterStatus, incrementMetric, readBuffer, nowNs, writeBuffer } from "../abi/host";
+import { SCRATCH_MAX_BYTES } from "../abi/host_memory";
+import { ByteBuilder } from "../codec/byte_builder";
 import { Codec } from "../codec/codec";
 import { newCodec } from "../codec/registry";
 import { NetworkRoot } from "./root";
@@ -9,6 +11,10 @@ import { TcpMetrics } from "./tcp_metrics";
 
 /** One reusable view for every read of every connection (the VM is single-threaded). */
 const data = new Bytes();
+/** A second view, for re-reading the start of an upstream read that turns out to need rewriting. */
+const earlier = new Bytes();
+/** Bytes read from the host at a time: what the scratch block serves without allocating. */
+const READ_WINDOW: u32 = <u32>SCRATCH_MAX_BYTES;
 
 export class NetworkStream {
   private metrics: TcpMetrics;
@@ -16,8 +22,9 @@ export class NetworkStream {
   private open: bool = false;
 
   constructor(public contextId: u32, root: NetworkRoot) {
-    this.metrics = root.metrics!;
-    this.codec = newCodec(root.config, this.metrics);
+    let metrics = root.metrics!;
+    this.metrics = metrics;
+    this.codec = newCodec(root.config, metrics);
   }
 
   /** The connection was accepted (proxy_on_context_create; sitio does not export proxy_on_new_connection). */
@@ -31,8 +38,11 @@ export class NetworkStream {
   onDownstreamData(size: u32, endOfStream: bool): u32 {
     if (size == 0) return FilterStatus.Continue;
     incrementMetric(this.metrics.rxBytes, size);
-    if (readBuffer(BufferType.NetworkDownstreamData, 0, size, data)) {
-      this.codec.onDownstream(data.ptr, data.len, nowNs());
+    let now = nowNs();
+    // read in windows the scratch block serves, so a large read allocates nothing
+    for (let pos: u32 = 0; pos < size; pos += READ_WINDOW) {
+      if (!readBuffer(BufferType.NetworkDownstreamData, pos, min(READ_WINDOW, size - pos), data)) break;
+      this.codec.onDownstream(data.ptr, data.len, now);
       data.release();
     }
     return FilterStatus.Continue;
@@ -48,13 +58,29 @@ export class NetworkStream {
     if (size == 0) return FilterStatus.Continue;
     // the bytes the client gets: the codec may replace or withhold some (custom 404 page)
     let sent: i64 = size;
-    if (readBuffer(BufferType.NetworkUpstreamData, 0, size, data)) {
-      let replacement = this.codec.onUpstream(data.ptr, data.len, nowNs());
-      data.release();
-      if (replacement) {
-        writeBuffer(BufferType.NetworkUpstreamData, 0, size, replacement.dataStart, replacement.length);
-        sent = replacement.length;
+    let now = nowNs();
+    // the replacement of the whole read, started at the first window the codec changes
+    let out: ByteBuilder | null = null;
+    for (let pos: u32 = 0; pos < size; pos += READ_WINDOW) {
+      if (!readBuffer(BufferType.NetworkUpstreamData, pos, min(READ_WINDOW, size - pos), data)) break;
+      let replacement = this.codec.onUpstream(data.ptr, data.len, now);
+      if (replacement !== null && out === null) {
+        out = new ByteBuilder(<i32>size);
+        // the windows before this one went through unchanged: read them again (only a rewrite in a read larger than a window does this)
+        if (pos > 0 && readBuffer(BufferType.NetworkUpstreamData, 0, pos, earlier)) {
+          out.append(earlier.ptr, earlier.len);
+          earlier.release();
+        }
       }
+      if (out !== null) {
+        if (replacement !== null) out.appendBytes(replacement);
+        else out.append(data.ptr, data.len);
+      }
+      data.release();
+    }
+    if (out !== null) {
+      writeBuffer(BufferType.NetworkUpstreamData, 0, size, out.dataStart, out.length);
+      sent = out.length;
     }
     incrementMetric(this.metrics.txBytes, sent);
     return FilterStatus.Continue;

@@ -103,7 +103,7 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
 
 describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
   beforeAll(() => {
-    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/crash_on_size.ts", "--config", "tests/wasm/asconfig.json", "-b", CRASH_WASM], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/crash_on_size.ts", "--config", "tests/wasm/asconfig.json", "-o", CRASH_WASM], { cwd: ROOT, stdio: "pipe" });
     // the test module is sitio with the same surface, nothing more
     const exportsOf = (file: string) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(file))).map((e) => e.name).sort();
     expect(exportsOf(CRASH_WASM)).toEqual(exportsOf(join(ROOT, "build/sitio.wasm")));

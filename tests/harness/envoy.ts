@@ -114,7 +114,24 @@ export interface StartOptions {
 
 let counter = 0;
 
+/** Attempts at start-up when another process took a port between freePort() and Envoy's bind. */
+const BIND_ATTEMPTS = 3;
+
 export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEnvoyOnce(opts);
+    } catch (e) {
+      const lost = e instanceof PortTaken && attempt < BIND_ATTEMPTS;
+      if (!lost) throw e instanceof PortTaken ? new Error(e.message) : e;
+    }
+  }
+}
+
+/** Envoy exited at start-up because a port it was given was taken meanwhile (free ports are only free when asked). */
+class PortTaken extends Error {}
+
+async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const text = opts.configText ?? readFileSync(SHIPPED_CONFIG, "utf8");
   const ports: Record<number, number> = { ...opts.ports };
   for (const p of shippedPorts(text)) if (!ports[p]) ports[p] = await freePort();
@@ -183,7 +200,8 @@ export async function startEnvoy(opts: StartOptions): Promise<Envoy> {
     if (exited) {
       await logClosed;
       if (opts.expectStartupFailure) return envoy;
-      throw new Error(`Envoy exited during start-up (${logFile}):\n${logTail()}`);
+      const message = `Envoy exited during start-up (${logFile}):\n${logTail()}`;
+      throw /Address already in use/.test(logTail(400)) ? new PortTaken(message) : new Error(message);
     }
     let ready = false;
     try {
