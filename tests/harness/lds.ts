@@ -32,10 +32,21 @@ export function splitListeners(shipped: string): { bootstrap: string; resources:
   return { bootstrap, resources: `resources:\n${resources}\n` };
 }
 
-export async function startEnvoyWithLds(name: string, opts: { wasm?: string; edit?: (listeners: string) => string } = {}): Promise<LdsEnvoy> {
+export interface LdsOptions {
+  /** The .wasm the listeners load (default build/sitio.wasm). */
+  wasm?: string;
+  /** Applied to the first listener file. */
+  edit?: (listeners: string) => string;
+  /** Applied to the bootstrap (the shipped config without its listeners), e.g. to add a cluster. */
+  bootstrap?: (bootstrap: string) => string;
+  /** Ports that keep their number (shipped port → port), e.g. a test server's port named in a cluster `bootstrap` adds. */
+  ports?: Record<number, number>;
+}
+
+export async function startEnvoyWithLds(name: string, opts: LdsOptions = {}): Promise<LdsEnvoy> {
   const shipped = readFileSync(SHIPPED_CONFIG, "utf8");
-  const ports: Record<number, number> = {};
-  for (const p of shippedPorts(shipped)) ports[p] = await freePort();
+  const ports: Record<number, number> = { ...opts.ports };
+  for (const p of shippedPorts(shipped)) ports[p] ??= await freePort();
   const dir = join(ROOT, ".test-logs", `${name}-lds-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const ldsFile = join(dir, "listeners.yaml");
@@ -49,7 +60,7 @@ export async function startEnvoyWithLds(name: string, opts: { wasm?: string; edi
   };
   write((opts.edit ?? ((l) => l))(listeners));
   const configText =
-    bootstrap +
+    (opts.bootstrap ?? ((b) => b))(bootstrap) +
     `\nnode: { id: sitio-lds-test, cluster: sitio-lds-test }\n` +
     `dynamic_resources:\n  lds_config:\n    resource_api_version: V3\n    path_config_source:\n      path: ${ldsFile}\n      watched_directory: { path: ${dir} }\n`;
   const envoy = await startEnvoy({ name, configText, ports });

@@ -138,11 +138,12 @@ describe("wasm host: mistakes an operator makes, refused with one line naming th
   });
 
   test.each([
-    ['scr"ipt;status=injected', `sitio: plugin name "scr\\"ipt;status=injected" may hold only letters, digits, '_' and '-' (it becomes the plugin="..." label of every series)`],
-    ["a.b", `sitio: plugin name "a.b" may hold only letters, digits, '_' and '-' (it becomes the plugin="..." label of every series)`],
+    ['scr"ipt;status=injected', `sitio: plugin name "scr\\"ipt;status=injected" may hold only letters, digits, '_', '-' and '.' (it becomes the plugin="..." label of every series)`],
+    ["web.", `sitio: plugin name "web." ends in '.' (Envoy drops trailing dots from stat names) (it becomes the plugin="..." label of every series)`],
     ["", `sitio: plugin name "" is empty (it becomes the plugin="..." label of every series)`],
     ["x".repeat(65), `sitio: plugin name "${"x".repeat(64)}..." is longer than 64 characters (it becomes the plugin="..." label of every series)`],
   ])("plugin name %j", (name, message) => {
+    expect(new ProxyWasmHost().tryCreateRoot("sitio_network", "istio-system.sitio-http", "")).not.toBeNull();
     expect(refusal("sitio_network", name, "")).toEqual([message]);
     expect(refusal("sitio_http", name, "")).toEqual([message]);
   });
