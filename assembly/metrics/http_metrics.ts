@@ -8,7 +8,7 @@ import { Config } from "../config/config";
 import { CollapseRules, ENDPOINT_BUFFER_BYTES, endpointLabel } from "../labels/endpoints";
 import { EndpointTable } from "../labels/endpoint_table";
 import { OTHER, methodLabel, statusCodeLabel } from "../labels/label_values";
-import { HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION_MS, HTTP_REQUESTS_TOTAL } from "./metric_table";
+import { HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL } from "./metric_table";
 import { collapseRules } from "./tcp_metrics";
 
 /** The series of one (method, endpoint) pair: its duration, and its request counter by status. */
@@ -72,7 +72,7 @@ export class HttpMetrics {
     return i >= 0 ? i : ENDPOINT_OTHER;
   }
 
-  /** Counts one finished request of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) and records its duration. */
+  /** Counts one finished request of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) and records its duration (µs). */
   report(method: string, endpoint: i32, status: string, durationNs: u64): void {
     let by = this.other;
     let label = OTHER;
@@ -82,7 +82,7 @@ export class HttpMetrics {
     }
     let series = this.methodSeries(by, methodLabel(method), label);
     incrementMetric(this.requestsOf(series, label, statusCodeLabel(status)), 1);
-    recordMetric(series.duration, durationNs / 1000000);
+    recordMetric(series.duration, durationNs / 1000); // microseconds
   }
 
   private endpointSeries(index: i32): SeriesByMethod {
@@ -102,7 +102,7 @@ export class HttpMetrics {
       let s = unchecked(list[i]);
       if (s.method == method) return s;
     }
-    let s = new MethodSeries(method, HTTP_REQUEST_DURATION_MS.series([method, endpoint, this.plugin]));
+    let s = new MethodSeries(method, HTTP_REQUEST_DURATION.series([method, endpoint, this.plugin]));
     list.push(s);
     return s;
   }

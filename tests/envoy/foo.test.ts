@@ -27,7 +27,7 @@ function counts(s: Sample[]) {
     requests: v("sitio_tcp_requests_total", REQ),
     ack: v("sitio_tcp_responses_total", { status: "ACK" }),
     nak: v("sitio_tcp_responses_total", { status: "NAK" }),
-    durations: v("sitio_tcp_request_duration_ms_count", REQ),
+    durations: v("sitio_tcp_request_duration_microsecond_count", REQ),
     unmatched: v("sitio_tcp_unmatched_responses_total"),
     duplicates: v("sitio_tcp_duplicate_requests_total"),
     malformed: v("sitio_tcp_malformed_messages_total", { direction: "downstream" }) + v("sitio_tcp_malformed_messages_total", { direction: "upstream" }),

@@ -33,7 +33,7 @@ const PAGE_LENGTH = Buffer.byteLength(PAGE.body);
 const PAGE_HEADERS = `Content-Type: ${PAGE.contentType}\r\nContent-Length: ${PAGE_LENGTH}\r\n\r\n`;
 
 const labels = (method: string, endpoint: string) => ({ method, endpoint, plugin: PLUGIN });
-const count = (s: Sample[], method: string, endpoint: string) => value(s, "sitio_tcp_request_duration_ms_count", labels(method, endpoint)) ?? 0;
+const count = (s: Sample[], method: string, endpoint: string) => value(s, "sitio_tcp_request_duration_microsecond_count", labels(method, endpoint)) ?? 0;
 const requests = (s: Sample[], method: string, endpoint: string) => value(s, "sitio_tcp_requests_total", labels(method, endpoint)) ?? 0;
 const responses = (s: Sample[], status: string) => value(s, "sitio_tcp_responses_total", { status, plugin: PLUGIN }) ?? 0;
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
@@ -202,13 +202,26 @@ describe("L4 responses from a scripted upstream", () => {
     expect(responses(s, "1xx") - responses(before, "1xx")).toBe(1);
   });
 
-  test("durations: three 150 ms responses on one keep-alive connection, every sample above 100 ms", async () => {
+  test("durations: three 150 ms responses on one keep-alive connection, every sample above 100 ms, recorded in µs", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     for (let i = 0; i < 3; i++) expect((await httpRequest(port, "/slow", { agent })).body).toBe("ok\n");
     agent.destroy();
     const s = await envoy.waitForStats((x) => count(x, "GET", "/slow") === 3, "3 slow samples");
-    expect(value(s, "sitio_tcp_request_duration_ms_bucket", { ...labels("GET", "/slow"), le: "100" })).toBe(0);
-    expect(value(s, "sitio_tcp_request_duration_ms_bucket", { ...labels("GET", "/slow"), le: "+Inf" })).toBe(3);
-    expect(value(s, "sitio_tcp_request_duration_ms_sum", labels("GET", "/slow"))).toBeGreaterThanOrEqual(3 * 150 * 0.95);
+    expect(value(s, "sitio_tcp_request_duration_microsecond_bucket", { ...labels("GET", "/slow"), le: "100000" })).toBe(0);
+    expect(value(s, "sitio_tcp_request_duration_microsecond_bucket", { ...labels("GET", "/slow"), le: "250000" })).toBe(3);
+    expect(value(s, "sitio_tcp_request_duration_microsecond_bucket", { ...labels("GET", "/slow"), le: "+Inf" })).toBe(3);
+    expect(value(s, "sitio_tcp_request_duration_microsecond_sum", labels("GET", "/slow"))).toBeGreaterThanOrEqual(3 * 150_000 * 0.95);
+  });
+
+  test("durations below a millisecond have buckets of their own: the shipped buckets start at 25 µs", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 5; i++) expect((await httpRequest(port, "/fast", { agent })).body).toBe("ok\n");
+    agent.destroy();
+    const s = await envoy.waitForStats((x) => count(x, "GET", "/fast") === 5, "5 fast samples");
+    const bounds = s.filter((x) => x.name === "sitio_tcp_request_duration_microsecond_bucket" && x.labels.endpoint === "/fast").map((x) => x.labels.le);
+    expect(bounds.slice(0, 6)).toEqual(["25", "50", "100", "250", "500", "1000"]);
+    expect(bounds.at(-2)).toBe("60000000");
+    // a local exchange through Envoy takes well under 10 ms, even on a busy machine
+    expect(value(s, "sitio_tcp_request_duration_microsecond_bucket", { ...labels("GET", "/fast"), le: "10000" })).toBe(5);
   });
 });

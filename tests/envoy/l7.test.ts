@@ -24,7 +24,7 @@ beforeAll(() => {
 const requests = (s: Sample[], method: string, endpoint: string, status: string) =>
   value(s, "sitio_http_requests_total", { method, endpoint, status, plugin: PLUGIN }) ?? 0;
 const durations = (s: Sample[], method: string, endpoint: string) =>
-  value(s, "sitio_http_request_duration_ms_count", { method, endpoint, plugin: PLUGIN }) ?? 0;
+  value(s, "sitio_http_request_duration_microsecond_count", { method, endpoint, plugin: PLUGIN }) ?? 0;
 const custom404 = (s: Sample[]) => value(s, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0;
 /** Every requests series of one endpoint, as "METHOD status" → count. */
 const byMethodStatus = (s: Sample[], endpoint: string) =>

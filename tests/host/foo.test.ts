@@ -10,7 +10,7 @@ const FOO = JSON.stringify({ protocol: "foo" });
 const MS = 1_000_000n;
 
 const REQUESTS = `sitio_tcp_requests_total;method=REQ;endpoint=-;plugin=${PLUGIN}`;
-const DURATION = `sitio_tcp_request_duration_ms;method=REQ;endpoint=-;plugin=${PLUGIN}`;
+const DURATION = `sitio_tcp_request_duration_microsecond;method=REQ;endpoint=-;plugin=${PLUGIN}`;
 const status = (s: string) => `sitio_tcp_responses_total;status=${s};plugin=${PLUGIN}`;
 const plain = (name: string) => `sitio_tcp_${name};plugin=${PLUGIN}`;
 const malformed = (direction: "downstream" | "upstream") => `sitio_tcp_malformed_messages_total;direction=${direction};plugin=${PLUGIN}`;
@@ -81,7 +81,7 @@ describe("wasm host: Foo codec", () => {
     c.upstream(SEED_REPLIES[5]); // 7 ms
     c.close();
     expect(counts(host)).toMatchObject(SEED_COUNTS);
-    expect(host.metrics.get(DURATION)!.samples).toEqual([2, 3, 6, 5, 11, 7]);
+    expect(host.metrics.get(DURATION)!.samples).toEqual([2, 3, 6, 5, 11, 7].map((ms) => ms * 1000));
     host.flush();
     expect(host.value(plain("connections_total"))).toBe(1);
     expect(host.traps).toBe(0);
@@ -153,7 +153,7 @@ describe("wasm host: Foo codec", () => {
     const up = c.upstream(seqs.reverse().map((s) => (s % 5 === 0 ? `NAK ${s}\n` : `ACK ${s}\n`)).join(""));
     c.close();
     expect(counts(host)).toMatchObject({ requests: 100, ack: 80, nak: 20, durations: 100, unmatched: 0, malformedDown: 0, malformedUp: 0 });
-    expect(host.metrics.get(DURATION)!.samples.every((ms) => ms === 5)).toBe(true);
+    expect(host.metrics.get(DURATION)!.samples.every((us) => us === 5000)).toBe(true);
     expect(up.toString()).toBe(seqs.map((s) => (s % 5 === 0 ? `NAK ${s}\n` : `ACK ${s}\n`)).join("")); // passed through untouched
   });
 
@@ -170,7 +170,7 @@ describe("wasm host: Foo codec", () => {
     c.upstream("ACK 1\nACK 5\nNAK 3\n");
     c.close();
     expect(counts(host)).toMatchObject({ requests: 6, ack: 4, nak: 2, durations: 6, unmatched: 0 });
-    expect(host.metrics.get(DURATION)!.samples).toEqual([6 - 3, 6 - 1, 6 - 5, 16 - 0, 16 - 4, 16 - 2]);
+    expect(host.metrics.get(DURATION)!.samples).toEqual([6 - 3, 6 - 1, 6 - 5, 16 - 0, 16 - 4, 16 - 2].map((ms) => ms * 1000));
   });
 
   test("malformed lines are counted once each, pass through, and never hide the next line", () => {
@@ -245,7 +245,7 @@ describe("wasm host: Foo codec", () => {
     c.upstream("NAK 7\n");
     c.close();
     expect(counts(host)).toMatchObject({ requests: 3, duplicates: 1, ack: 2, nak: 1, unmatched: 1 });
-    expect(host.metrics.get(DURATION)!.samples).toEqual([5, 0]);
+    expect(host.metrics.get(DURATION)!.samples).toEqual([5000, 0]);
   });
 
   test("sequence numbers are per connection", () => {

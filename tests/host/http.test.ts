@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { ProxyWasmHost } from "../harness/proxy_wasm_host.js";
 
 const REQS = "sitio_http_requests_total";
-const DURATION = "sitio_http_request_duration_ms";
+const DURATION = "sitio_http_request_duration_microsecond";
 const key = (method: string, endpoint: string, status: string) => `${REQS};method=${method};endpoint=${endpoint};status=${status};plugin=p`;
 const PAGE = "<p>gone</p>";
 const CUSTOM_404 = JSON.stringify({ custom_404: { enabled: true, body: PAGE, content_type: "text/html" } });
@@ -17,7 +17,7 @@ function setup(configuration = "") {
 }
 
 describe("wasm host: HTTP filter", () => {
-  test("a request is counted once, at the end, with its exact status and its duration in ms", () => {
+  test("a request is counted once, at the end, with its exact status and its duration in µs", () => {
     const { host, root } = setup();
     const x = host.http(root);
     expect(x.requestHeaders({ ":method": "GET", ":path": "/a/b?q=1" })).toBe(0);
@@ -27,7 +27,7 @@ describe("wasm host: HTTP filter", () => {
     x.end();
     expect(host.value(key("GET", "/a/b", "201"))).toBe(1);
     expect(host.sum(REQS)).toBe(1);
-    expect(host.metrics.get(`${DURATION};method=GET;endpoint=/a/b;plugin=p`)?.samples).toEqual([7]);
+    expect(host.metrics.get(`${DURATION};method=GET;endpoint=/a/b;plugin=p`)?.samples).toEqual([7400]);
     expect(host.traps).toBe(0);
   });
 

@@ -11,7 +11,7 @@ const PAGE_HEAD = `Content-Type: text/html\r\nContent-Length: ${Buffer.byteLengt
 
 const P = ";plugin=p";
 const responses = (cls: string) => `sitio_tcp_responses_total;status=${cls}${P}`;
-const duration = (method: string, endpoint: string) => `sitio_tcp_request_duration_ms;method=${method};endpoint=${endpoint}${P}`;
+const duration = (method: string, endpoint: string) => `sitio_tcp_request_duration_microsecond;method=${method};endpoint=${endpoint}${P}`;
 const UNPARSED = `sitio_tcp_unparsed_bytes_total${P}`;
 const UNMATCHED = `sitio_tcp_unmatched_responses_total${P}`;
 const CUSTOM_404 = `sitio_tcp_custom_404_total${P}`;
@@ -289,8 +289,20 @@ describe("wasm host: response timing", () => {
     expect(host.metrics.get(duration("GET", "/slow"))?.samples ?? []).toEqual([]);
     host.nowNs += 5_000_000n;
     conn.upstream("cd");
-    expect(host.metrics.get(duration("GET", "/slow"))!.samples).toEqual([12]);
+    expect(host.metrics.get(duration("GET", "/slow"))!.samples).toEqual([12_000]);
     conn.close();
+  });
+
+  test("durations are whole microseconds: a 200 µs and a 700 µs exchange are told apart", () => {
+    const { host, root } = setup();
+    const conn = host.connect(root);
+    for (const us of [200n, 700n]) {
+      conn.downstream(get("/us"));
+      host.nowNs += us * 1000n;
+      conn.upstream("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    }
+    conn.close();
+    expect(host.metrics.get(duration("GET", "/us"))!.samples).toEqual([200, 700]);
   });
 
   test("pipelined requests are matched in order, each timed from its own first byte", () => {
@@ -305,10 +317,10 @@ describe("wasm host: response timing", () => {
     host.nowNs = 50_000_000n;
     conn.upstream("HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n");
     conn.close();
-    expect(host.metrics.get(duration("GET", "/first"))!.samples).toEqual([30]);
+    expect(host.metrics.get(duration("GET", "/first"))!.samples).toEqual([30_000]);
     // a 404 is no evidence of an endpoint: /second counts under other; a 503 is, so /third gets in
-    expect(host.metrics.get(duration("GET", "other"))!.samples).toEqual([20]);
-    expect(host.metrics.get(duration("GET", "/third"))!.samples).toEqual([40]);
+    expect(host.metrics.get(duration("GET", "other"))!.samples).toEqual([20_000]);
+    expect(host.metrics.get(duration("GET", "/third"))!.samples).toEqual([40_000]);
     expect([host.value(responses("2xx")), host.value(responses("4xx")), host.value(responses("5xx"))]).toEqual([1, 1, 1]);
   });
 

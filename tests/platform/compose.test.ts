@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { scrape, value, type Sample } from "../harness/prometheus.js";
 import { pollStats, waitReady } from "../harness/stats_poll.js";
 import { countResponses, rawExchange } from "../harness/traffic.js";
-import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
+import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, LABEL, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, total } from "./listeners.js";
 
 const ADMIN = "http://127.0.0.1:8001";
 const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
@@ -25,7 +25,8 @@ describe("docker-compose up", () => {
 
   test(`:${WEB} → sitio_web: ${JSON.stringify(WEB_MIX)} on one keep-alive connection, then one raw request`, async () => {
     const tally = await driveHttpMix(WEB, WEB_MIX);
-    expect(Object.fromEntries(tally)).toEqual({ "/ 200": 3, "/api/items 404": 2, "/missing 404": 1 });
+    expect(Object.fromEntries(tally)).toEqual({ "/ 200": 3, "/api/items 200": 2, "/missing 404": 1 });
+    // connection and byte counts are published at sitio's 1 s tick
     await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 1 && web(s, "sitio_tcp_active_connections") === 0, "the keep-alive connection closed");
 
     const before = await scrape(ADMIN);
@@ -34,20 +35,22 @@ describe("docker-compose up", () => {
     expect(countResponses(ex.received)).toBe(1);
     expect(ex.received.toString()).toContain("This page was put in by sitio's network filter.");
     // Envoy merges histograms a scrape behind the counters: wait for the timings too.
-    const timed = (s: Sample[]) => total(s, "sitio_tcp_request_duration_ms_count", { plugin: "sitio_web" });
+    const timed = (s: Sample[]) => total(s, "sitio_tcp_request_duration_microsecond_count", { plugin: "sitio_web" });
     const after = await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 2 && web(s, "sitio_tcp_active_connections") === 0 && timed(s) === sum(WEB_MIX) + 1, "the raw connection closed and every request timed");
 
-    for (const [path, n] of Object.entries(WEB_MIX)) expect(web(after, "sitio_tcp_requests_total", { method: "GET", endpoint: path }), path).toBe(n);
-    expect(web(after, "sitio_tcp_requests_total", { method: "GET", endpoint: "/raw" })).toBe(1);
+    // /missing and /raw are answered 404: no evidence of an endpoint, so both count under other
+    const want = byLabel(WEB_MIX);
+    want.other = (want.other ?? 0) + 1;
+    for (const [endpoint, n] of Object.entries(want)) expect(web(after, "sitio_tcp_requests_total", { method: "GET", endpoint }), endpoint).toBe(n);
     expect(total(after, "sitio_tcp_requests_total", { plugin: "sitio_web" })).toBe(sum(WEB_MIX) + 1);
     expect(web(after, "sitio_tcp_rx_bytes_total") - web(before, "sitio_tcp_rx_bytes_total")).toBe(sent.length);
     expect(web(after, "sitio_tcp_tx_bytes_total") - web(before, "sitio_tcp_tx_bytes_total")).toBe(ex.received.length);
     expect(web(after, "sitio_tcp_unparsed_bytes_total")).toBe(0);
-    // Responses: 3 × 200 from "/", and 404s from /api/items (2), /missing (1) and /raw (1), each given sitio's page.
-    expect(web(after, "sitio_tcp_responses_total", { status: "2xx" })).toBe(3);
-    expect(web(after, "sitio_tcp_responses_total", { status: "4xx" })).toBe(4);
-    expect(web(after, "sitio_tcp_custom_404_total")).toBe(4);
-    expect(web(after, "sitio_tcp_request_duration_ms_count", { method: "GET", endpoint: "/" })).toBe(3);
+    // Responses: 200s from "/" (3) and /api/items (2), and 404s from /missing (1) and /raw (1), each given sitio's page.
+    expect(web(after, "sitio_tcp_responses_total", { status: "2xx" })).toBe(5);
+    expect(web(after, "sitio_tcp_responses_total", { status: "4xx" })).toBe(2);
+    expect(web(after, "sitio_tcp_custom_404_total")).toBe(2);
+    expect(web(after, "sitio_tcp_request_duration_microsecond_count", { method: "GET", endpoint: "/" })).toBe(3);
   });
 
   test.runIf(FOO !== undefined)(`:18001 → sitio_foo → the Foo server container: ${FOO_MESSAGES} REQs, each answered`, async () => {
@@ -63,14 +66,14 @@ describe("docker-compose up", () => {
 
   test.runIf(HTTP !== undefined)(`:18080 → sitio_http (L7): ${JSON.stringify(HTTP_MIX)}`, async () => {
     const tally = await driveHttpMix(HTTP!, HTTP_MIX);
-    expect(Object.fromEntries(tally)).toEqual({ "/ 200": 2, "/api/items 404": 1, "/nothing 404": 1 });
+    expect(Object.fromEntries(tally)).toEqual({ "/ 200": 2, "/api/items 200": 1, "/nothing 404": 1 });
     const l7 = { plugin: "sitio_http" };
     const after = await pollStats(ADMIN, (s) => total(s, "sitio_http_requests_total", l7) === sum(HTTP_MIX), `${sum(HTTP_MIX)} L7 requests counted`);
     for (const [key, n] of tally) {
-      const [endpoint, status] = key.split(" ");
-      expect(value(after, "sitio_http_requests_total", { method: "GET", endpoint, status, ...l7 }), key).toBe(n);
+      const [path, status] = key.split(" ");
+      expect(value(after, "sitio_http_requests_total", { method: "GET", endpoint: LABEL[path], status, ...l7 }), key).toBe(n);
     }
-    // Both 404s, the example service's (/api/items) and Envoy's own (/nothing), get sitio's page.
-    expect(value(after, "sitio_http_custom_404_total", l7)).toBe(2);
+    // Envoy's own 404 (/nothing: no route) gets sitio's page.
+    expect(value(after, "sitio_http_custom_404_total", l7)).toBe(1);
   });
 });

@@ -15,10 +15,19 @@ export const FOO = shipped.has(18001) ? 18001 : undefined;
 /** L7 listener (plugin sitio_http), when the shipped config has it. */
 export const HTTP = shipped.has(18080) ? 18080 : undefined;
 
-/** Path → requests per round to :18000. The example service answers 200 on "/" only. */
+/** Path → requests per round to :18000. The example service answers 200 on "/" and "/api/items", 404 elsewhere. */
 export const WEB_MIX: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };
 /** Path → requests per round to :18080: "/" and "/api/*" are routed to the example service; "/nothing" has no route. */
 export const HTTP_MIX: Record<string, number> = { "/": 2, "/api/items": 1, "/nothing": 1 };
+/** The endpoint label sitio gives each path of the mixes: a path answered 404 never earns a series of its own. */
+export const LABEL: Record<string, string> = { "/": "/", "/api/items": "/api/items", "/missing": "other", "/nothing": "other" };
+
+/** The mix as sitio counts it: endpoint label → requests. */
+export function byLabel(mix: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [path, n] of Object.entries(mix)) out[LABEL[path]] = (out[LABEL[path]] ?? 0) + n;
+  return out;
+}
 /** Foo messages per round to :18001 (the Foo server NAKs every fifth sequence number). */
 export const FOO_MESSAGES = 5;
 

@@ -12,7 +12,7 @@ import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
 import type { Sample } from "../harness/prometheus.js";
 import { startFooServer, type FooServer } from "../harness/foo_server.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
-import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, driveFoo, driveHttpMix, total } from "./listeners.js";
+import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, total } from "./listeners.js";
 
 const DASHBOARD = join(ROOT, "envoy/sitio-dashboard.json");
 const ROUNDS = 2;
@@ -87,15 +87,15 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
 
   test("counters work with rate(): every endpoint sent to has a positive rate", async () => {
     const r = await prometheus.query(`sum by (endpoint) (rate(sitio_tcp_requests_total{plugin="sitio_web"}[1m])) > 0`);
-    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(WEB_MIX).sort());
+    expect(r.map((x) => x.metric.endpoint).sort()).toEqual(Object.keys(byLabel(WEB_MIX)).sort());
     const cx = await prometheus.query(`rate(sitio_tcp_connections_total{plugin="sitio_web"}[1m])`);
     expect(Number(cx[0]?.value[1])).toBeGreaterThan(0);
   });
 
   const histograms = [
-    { name: "sitio_tcp_request_duration_ms", plugin: "sitio_web", endpoints: Object.keys(WEB_MIX) },
-    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_ms", plugin: "sitio_foo", endpoints: ["-"] }] : []),
-    ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_ms", plugin: "sitio_http", endpoints: Object.keys(HTTP_MIX) }] : []),
+    { name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_web", endpoints: Object.keys(byLabel(WEB_MIX)) },
+    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", endpoints: ["-"] }] : []),
+    ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", endpoints: Object.keys(byLabel(HTTP_MIX)) }] : []),
   ];
   test.each(histograms)("latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint", async ({ name, plugin, endpoints }) => {
     const q = async (p: number) =>
@@ -108,7 +108,7 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
       expect(Number.isFinite(p50[endpoint]), `p50 of ${endpoint}: ${p50[endpoint]}`).toBe(true);
       expect(p99[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
       expect(p50[endpoint]).toBeLessThanOrEqual(p99[endpoint]);
-      expect(p99[endpoint], "the local example service answers well within a second").toBeLessThan(1000);
+      expect(p99[endpoint], "the local example service answers well within a second (µs)").toBeLessThan(1_000_000);
     }
   });
 
@@ -134,7 +134,7 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
     expect(empty).toEqual([]);
   });
 
-  test("promtool check metrics parses a scrape; sitio's only lint notes are the missing HELP text and the agreed *_ms names", async () => {
+  test("promtool check metrics parses a scrape; sitio's only lint notes are the missing HELP text", async () => {
     const text = await (await fetch(`${envoy.admin}/stats/prometheus`)).text();
     const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     const out = `${run.stdout}${run.stderr}`;
@@ -142,7 +142,7 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
     expect(run.status, out.slice(0, 2000)).not.toBe(1);
     expect(out).not.toContain("error while linting");
     const sitioNotes = out.split("\n").filter((l) => l.startsWith("sitio_"));
-    const unexpected = sitioNotes.filter((l) => !/ no help text$/.test(l) && !/^sitio_\w+_duration_ms metric names should not contain abbreviated units$/.test(l));
+    const unexpected = sitioNotes.filter((l) => !/ no help text$/.test(l));
     expect(unexpected).toEqual([]);
   });
 });
