@@ -58,7 +58,8 @@ describe("docker-compose up", () => {
     // The Foo server NAKs sequence numbers that are multiples of 5: REQ 1..5 → 4 ACK, 1 NAK.
     expect(Object.fromEntries(tally)).toEqual({ ACK: 4, NAK: 1 });
     const foo = { plugin: "sitio_foo" };
-    const after = await pollStats(ADMIN, (s) => total(s, "sitio_tcp_responses_total", foo) === FOO_MESSAGES, `${FOO_MESSAGES} Foo replies counted`);
+    // (connection counts are published at sitio's 1 s tick)
+    const after = await pollStats(ADMIN, (s) => total(s, "sitio_tcp_responses_total", foo) === FOO_MESSAGES && (value(s, "sitio_tcp_connections_total", foo) ?? 0) >= 1, `${FOO_MESSAGES} Foo replies counted`);
     expect(value(after, "sitio_tcp_requests_total", { method: "REQ", ...foo })).toBe(FOO_MESSAGES);
     for (const type of ["ACK", "NAK"]) expect(value(after, "sitio_tcp_responses_total", { status: type, ...foo }) ?? 0, type).toBe(tally.get(type) ?? 0);
     expect(value(after, "sitio_tcp_connections_total", foo)).toBe(1);
