@@ -27,3 +27,18 @@ export function withoutStatsTags(text: string): string {
   if (!tags.test(text)) throw new Error("no stats_tags block in the shipped config");
   return text.replace(tags, "");
 }
+
+const GLOBAL_LIMIT = /^(\s*)max_active_downstream_connections: (\d+)$/m;
+
+/** The config's global downstream connection limit (overload_manager, envoy.resource_monitors.global_downstream_max_connections). */
+export function globalConnectionLimit(text: string): number {
+  const m = GLOBAL_LIMIT.exec(text);
+  if (!m) throw new Error("no max_active_downstream_connections in the config");
+  return Number(m[2]);
+}
+
+/** The config with its global downstream connection limit set to `max`. */
+export function withGlobalConnectionLimit(text: string, max: number): string {
+  globalConnectionLimit(text);
+  return text.replace(GLOBAL_LIMIT, (_, indent: string) => `${indent}max_active_downstream_connections: ${max}`);
+}
