@@ -53,8 +53,8 @@ export class NetworkRoot {
     if (metrics !== null) metrics.tick();
   }
 
-  /** proxy_on_done for this root: the plugin is going away (reload, shutdown). */
-  onDone(): void {
+  /** proxy_on_delete for this root: the plugin is going away (reload, shutdown). */
+  onDelete(): void {
     let metrics = this.metrics;
     if (metrics !== null) metrics.close();
   }

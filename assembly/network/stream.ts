@@ -145,14 +145,14 @@ export class NetworkStream {
     }
   }
 
-  /** proxy_on_downstream_connection_close: nothing to do (the client's requests were all counted as they came). */
-  onDownstreamConnectionClose(peer: u32): void {}
-
   // ---------------------------------------------------------------- upstream → client
 
   /** proxy_on_upstream_data: upstream bytes on their way to the client (a custom 404 page may replace some). */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
-    if (size == 0) return FilterStatus.Continue;
+    if (size == 0) {
+      if (endOfStream) this.upstreamEnded();
+      return FilterStatus.Continue;
+    }
     let metrics = this.metrics;
     if (this.upstreamOff) {
       metrics.sent(size);
@@ -307,12 +307,7 @@ export class NetworkStream {
     }
   }
 
-  /** proxy_on_upstream_connection_close (Envoy calls it when the upstream ends its stream). */
-  onUpstreamConnectionClose(peer: u32): void {
-    this.upstreamEnded();
-  }
-
-  /** The upstream sent its last byte (its FIN, its close, or the end of the connection, whichever sitio sees first). */
+  /** The upstream sent its last byte (its FIN on proxy_on_upstream_data, or the end of the connection, whichever sitio sees first). */
   private upstreamEnded(): void {
     if (this.upstreamClosed) return;
     this.upstreamClosed = true;
@@ -323,18 +318,13 @@ export class NetworkStream {
     this.upstreamEvents(ev, 0, nowNs());
   }
 
-  /** proxy_on_done: the connection is over (its effect runs once; proxy_on_delete runs it if done did not). */
-  onDone(): void {
+  /** proxy_on_delete: the connection is over (however it ended); the object may serve a later connection. */
+  onDelete(): void {
     if (!this.open) return;
     this.open = false;
     this.upstreamEnded();
     this.settlePending();
     this.metrics.connectionClosed();
-  }
-
-  /** proxy_on_delete: the host forgets the context; the object may serve a later connection. */
-  onDelete(): void {
-    this.onDone();
     this.root.release(this);
   }
 }
