@@ -120,7 +120,10 @@ test(`${CONNECTIONS} × ${MESSAGES} unanswered Foo REQs and ${CONNECTIONS} × ${
   }
   // and it came back (waitForStats above), to within RETURN_SLACK of idle
   expect(Math.abs(closed.heap - idle.heap)).toBeLessThan(RETURN_SLACK);
-  // the linear memory never shrinks (wasm has no way to give pages back): it keeps the peak, a few MiB at most
+  // The linear memory never shrinks (wasm has no way to give pages back): it keeps its peak. The
+  // allocator doubles it when it runs out, and garbage goes only at a collection (at the tick, or in
+  // the first callback after a growth), so the peak is a few times the live heap: with no tick at all
+  // during the burst (the worst case) 4 MiB for the worker VM.
   expect(closed.memory).toBe(open.memory);
-  expect(open.memory).toBeLessThan(4 * 1024 * 1024);
+  expect(open.memory).toBeLessThanOrEqual(4 * open.heap);
 });
