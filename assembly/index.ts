@@ -36,6 +36,7 @@ import { NetworkStream } from "./network/stream";
 
 export { malloc } from "./abi/host_memory";
 import { shrinkScratch } from "./abi/host_memory";
+import { decimal } from "./bytes/decimal";
 
 /** Tells the host which ABI this module speaks. */
 export function proxy_abi_version_0_2_1(): void {}
@@ -51,7 +52,7 @@ declare function proc_exit(code: u32): void;
 function sitio_abort(message: string | null, file: string | null, line: u32, column: u32): void {
   let text = "sitio: wasm abort";
   if (message !== null) text += ": " + message;
-  if (file !== null) text += " at " + file + ":" + line.toString() + ":" + column.toString();
+  if (file !== null) text += " at " + file + ":" + decimal(line) + ":" + decimal(column);
   log(LogLevel.Critical, text);
   proc_exit(255);
 }
@@ -161,7 +162,7 @@ const networkStreams = new ContextTable<NetworkStream>();
 const httpRoots = new ContextTable<HttpRoot>();
 const httpStreams = new ContextTable<HttpStream>();
 /** Root ids whose `root_id` matched no class; their configure fails with a clear line. */
-const unknownRoots = new Map<u32, string>();
+const unknownRoots = new ContextTable<string>();
 
 // ---------------------------------------------------------------- root callbacks
 
@@ -200,7 +201,8 @@ export function proxy_on_configure(root_context_id: u32, configuration_size: u32
   if (networkRoot !== null) return networkRoot.onConfigure(configuration_size) ? 1 : 0;
   let httpRoot = httpRoots.get(root_context_id);
   if (httpRoot !== null) return httpRoot.onConfigure(configuration_size) ? 1 : 0;
-  let rootId = unknownRoots.has(root_context_id) ? unknownRoots.get(root_context_id) : "";
+  let unknown = unknownRoots.get(root_context_id);
+  let rootId = unknown !== null ? unknown : "";
   log(LogLevel.Critical, "sitio: unknown root_id \"" + rootId + "\": use \"" + NETWORK_ROOT_ID + "\" (network filter) or \"" + HTTP_ROOT_ID + "\" (HTTP filter)");
   return 0;
 }

@@ -18,6 +18,7 @@
 import { ByteBuilder } from "../bytes/byte_builder";
 import { CR, LF } from "../bytes/ascii";
 import { Decoder } from "./decoder";
+import { decimal } from "../bytes/decimal";
 
 /** Bytes of a 404 head withheld across reads before giving up on rewriting it (it then passes untouched). */
 export const MAX_HELD_HEAD_BYTES = 32 * 1024;
@@ -34,7 +35,7 @@ export class CustomPage {
   constructor(contentType: string, body: string) {
     let bytes = Uint8Array.wrap(String.UTF8.encode(body));
     this.body = bytes;
-    let tail = "Content-Type: " + contentType + "\r\nContent-Length: " + bytes.length.toString() + "\r\n\r\n";
+    let tail = "Content-Type: " + contentType + "\r\nContent-Length: " + decimal(bytes.length) + "\r\n\r\n";
     this.headerTail = Uint8Array.wrap(String.UTF8.encode(tail));
   }
 }

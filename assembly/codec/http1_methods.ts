@@ -3,6 +3,8 @@
 // a request whose method is not on it is not HTTP to Node's servers, so
 // sitio does not count it either.
 
+import { WordList } from "../bytes/word_list";
+
 /** The request line names `HTTP/x.y`. */
 export const PROTOCOL_HTTP: i32 = 1;
 /** The request line names `RTSP/x.y` (RFC 2326). */
@@ -10,25 +12,23 @@ export const PROTOCOL_RTSP: i32 = 2;
 /** The request line names `ICE/x.y` (Icecast). */
 export const PROTOCOL_ICE: i32 = 4;
 
-const H = PROTOCOL_HTTP;
-const R = PROTOCOL_RTSP;
-const I = PROTOCOL_ICE;
+const H = <u8>PROTOCOL_HTTP;
+const R = <u8>PROTOCOL_RTSP;
+const I = <u8>PROTOCOL_ICE;
 
-const NAMES: string[] = [
-  "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "PATCH", "LINK", "UNLINK",
-  // WebDAV
-  "COPY", "LOCK", "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND", "ACL",
-  // Subversion
-  "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE",
-  // UPnP
-  "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE",
-  // CalDAV, common extensions, Icecast, the HTTP/2 preface
-  "MKCALENDAR", "PURGE", "QUERY", "SOURCE", "PRI",
-  // RTSP only
-  "DESCRIBE", "ANNOUNCE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER", "REDIRECT", "RECORD", "FLUSH",
-];
+// llhttp's list. WebDAV: COPY … ACL; Subversion: REPORT … MERGE; UPnP: M-SEARCH …
+// UNSUBSCRIBE; then CalDAV, common extensions, Icecast (SOURCE), the HTTP/2 preface
+// (PRI); the last eleven are RTSP only.
+const NAMES = new WordList(
+  "DELETE,GET,HEAD,POST,PUT,CONNECT,OPTIONS,TRACE,PATCH,LINK,UNLINK," +
+    "COPY,LOCK,MKCOL,MOVE,PROPFIND,PROPPATCH,SEARCH,UNLOCK,BIND,REBIND,UNBIND,ACL," +
+    "REPORT,MKACTIVITY,CHECKOUT,MERGE," +
+    "M-SEARCH,NOTIFY,SUBSCRIBE,UNSUBSCRIBE," +
+    "MKCALENDAR,PURGE,QUERY,SOURCE,PRI," +
+    "DESCRIBE,ANNOUNCE,SETUP,PLAY,PAUSE,TEARDOWN,GET_PARAMETER,SET_PARAMETER,REDIRECT,RECORD,FLUSH",
+);
 
-const PROTOCOLS: i32[] = [
+const PROTOCOLS: StaticArray<u8> = [
   H, H | R, H, H | R, H, H, H | R, H, H, H, H,
   H, H, H, H, H, H, H, H, H, H, H, H,
   H, H, H, H,
@@ -45,29 +45,17 @@ export const MAX_METHOD_BYTES = 13;
  * is not a known method. Case-sensitive, like llhttp.
  */
 export function methodIndex(buf: Uint8Array, len: i32): i32 {
-  for (let m = 0; m < NAMES.length; m++) {
-    let name = unchecked(NAMES[m]);
-    if (name.length != len) continue;
-    let same = true;
-    for (let k = 0; k < len; k++) {
-      if (<i32>unchecked(buf[k]) != name.charCodeAt(k)) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return m;
-  }
-  return -1;
+  return NAMES.find(buf.dataStart, len);
 }
 
 /** The method's name (a constant: the same string object for every request). */
 export function methodName(index: i32): string {
-  return unchecked(NAMES[index]);
+  return NAMES.word(index);
 }
 
 /** The protocols (PROTOCOL_* bits) the method may be used with. */
 export function methodProtocols(index: i32): i32 {
-  return unchecked(PROTOCOLS[index]);
+  return <i32>unchecked(PROTOCOLS[index]);
 }
 
 /** True for the method that opens the HTTP/2 connection preface (`PRI * HTTP/2.0`). */

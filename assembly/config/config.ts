@@ -26,6 +26,7 @@
 import { JsonKind, JsonValue, parseJson, quote } from "./json";
 import { EndpointKind, PROTOCOLS, protocolNamed } from "../codec/registry";
 import { mustEscape } from "../labels/label_values";
+import { decimal } from "../bytes/decimal";
 
 export const DEFAULT_MAX_ENDPOINTS = 100;
 export const MAX_ENDPOINTS_LIMIT = 10000;
@@ -60,7 +61,7 @@ export function parseConfig(text: string, filter: FilterKind): ConfigResult {
   let json = parseJson(text);
   let value = json.value;
   if (value === null) {
-    return new ConfigResult(null, "not valid JSON at byte " + json.offset.toString() + ": " + json.error);
+    return new ConfigResult(null, "not valid JSON at byte " + decimal(json.offset) + ": " + json.error);
   }
   let reader = new ConfigReader(filter);
   let config = reader.read(value);
@@ -208,17 +209,17 @@ class ConfigReader {
       let key = unchecked(v.keys[i]);
       let m = unchecked(v.items[i]);
       if (key == "max_distinct") {
-        if (m.kind != JsonKind.Number || m.num != Math.floor(m.num) || m.num < 1 || m.num > <f64>MAX_ENDPOINTS_LIMIT) {
-          return this.wrong("endpoints.max_distinct", "an integer from 1 to " + MAX_ENDPOINTS_LIMIT.toString(), m);
+        if (m.kind != JsonKind.Number || !m.isInteger || m.integer < 1 || m.integer > <i64>MAX_ENDPOINTS_LIMIT) {
+          return this.wrong("endpoints.max_distinct", "an integer from 1 to " + decimal(MAX_ENDPOINTS_LIMIT), m);
         }
-        c.maxEndpoints = <i32>m.num;
+        c.maxEndpoints = <i32>m.integer;
       } else if (key == "collapse") {
         if (!this.collapse(c, m)) return false;
       } else if (key == "placeholder") {
         if (m.kind != JsonKind.String || m.str.length > MAX_PLACEHOLDER_BYTES || !isPlaceholder(m.str)) {
           return this.wrong(
             "endpoints.placeholder",
-            "\"{\", 1 to " + (MAX_PLACEHOLDER_BYTES - 2).toString() + " characters of printable ASCII other than space . ; % \" \\ { }, then \"}\"",
+            "\"{\", 1 to " + decimal(MAX_PLACEHOLDER_BYTES - 2) + " characters of printable ASCII other than space . ; % \" \\ { }, then \"}\"",
             m,
           );
         }
@@ -237,7 +238,7 @@ class ConfigReader {
       let item = unchecked(v.items[i]);
       if (item.kind == JsonKind.String && item.str == "numbers") c.collapseNumbers = true;
       else if (item.kind == JsonKind.String && item.str == "uuids") c.collapseUuids = true;
-      else return this.wrong("endpoints.collapse[" + i.toString() + "]", "\"numbers\" or \"uuids\"", item);
+      else return this.wrong("endpoints.collapse[" + decimal(i) + "]", "\"numbers\" or \"uuids\"", item);
     }
     return true;
   }

@@ -6,10 +6,15 @@
 // tree or one error with the byte offset where parsing stopped. Input size and
 // nesting depth are bounded, so time and memory are too.
 
+import { decimal } from "../bytes/decimal";
+
 /** Largest configuration accepted, in bytes. */
 export const MAX_JSON_BYTES = 64 * 1024;
 /** Deepest nesting of arrays and objects accepted. */
 export const MAX_JSON_DEPTH = 16;
+
+const HEX = "0123456789ABCDEF";
+const HEX_LOWER = "0123456789abcdef";
 
 export enum JsonKind {
   Null,
@@ -23,35 +28,74 @@ export enum JsonKind {
 /** One JSON value. Fields other than those of its kind keep their defaults. */
 export class JsonValue {
   bool: bool = false;
-  num: f64 = 0;
+  /** A number that is a whole number of at most 17 digits (`100`, `1e2`, `100.0`): its value, and `isInteger`. */
+  integer: i64 = 0;
+  isInteger: bool = false;
   /** A string's value; a number's text as written (e.g. "1e2"). */
   str: string = "";
   /** An array's items, or an object's values (in the order of `keys`). */
   items: JsonValue[] = [];
   /** An object's keys, in document order (unique). */
   keys: string[] = [];
-  private index: Map<string, i32> | null = null;
+  /** An object's keys by hash: open addressing, member index + 1 per slot (0: empty). */
+  private slots: StaticArray<i32> | null = null;
 
   constructor(public kind: JsonKind, public offset: i32) {}
 
   /** An object's member, or null when absent (or not an object). */
   get(key: string): JsonValue | null {
-    let index = this.index;
-    if (index === null || !index.has(key)) return null;
-    let i = index.get(key);
-    return i < this.items.length ? unchecked(this.items[i]) : null;
+    let i = this.find(key);
+    return i >= 0 ? unchecked(this.items[i]) : null;
   }
 
   /** Adds an object member; false when the key is already there. */
   add(key: string, value: JsonValue): bool {
-    if (this.index === null) this.index = new Map();
-    let index = this.index!;
-    if (index.has(key)) return false;
-    index.set(key, this.items.length);
+    if (this.find(key) >= 0) return false;
+    let slots = this.slots;
+    if (slots === null || (this.keys.length + 1) * 2 > slots.length) slots = this.rehash();
     this.keys.push(key);
     this.items.push(value);
+    this.place(slots, key, this.keys.length);
     return true;
   }
+
+  /** The index of member `key`, or -1. */
+  private find(key: string): i32 {
+    let slots = this.slots;
+    if (slots === null) return -1;
+    let mask = slots.length - 1;
+    for (let s = keyHash(key) & mask; ; s = (s + 1) & mask) {
+      let k = unchecked(slots[s]);
+      if (k == 0) return -1;
+      if (unchecked(this.keys[k - 1]) == key) return k - 1;
+    }
+    return -1;
+  }
+
+  private place(slots: StaticArray<i32>, key: string, indexPlusOne: i32): void {
+    let mask = slots.length - 1;
+    let s = keyHash(key) & mask;
+    while (unchecked(slots[s]) != 0) s = (s + 1) & mask;
+    unchecked((slots[s] = indexPlusOne));
+  }
+
+  private rehash(): StaticArray<i32> {
+    let old = this.slots;
+    let slots = new StaticArray<i32>(old === null ? 8 : old.length << 1);
+    for (let i = 0; i < this.keys.length; i++) this.place(slots, unchecked(this.keys[i]), i + 1);
+    this.slots = slots;
+    return slots;
+  }
+}
+
+/** FNV-1a over a key's UTF-16 code units. */
+function keyHash(key: string): i32 {
+  let h: u32 = 2166136261;
+  for (let i = 0; i < key.length; i++) {
+    h ^= <u32>key.charCodeAt(i);
+    h *= 16777619;
+  }
+  return <i32>(h & 0x7fffffff);
 }
 
 /** The outcome: a value, or an error message and the byte offset it refers to. */
@@ -63,7 +107,7 @@ export class JsonResult {
 export function parseJson(text: string): JsonResult {
   let bytes = Uint8Array.wrap(String.UTF8.encode(text));
   if (bytes.length > MAX_JSON_BYTES) {
-    return new JsonResult(null, "larger than " + MAX_JSON_BYTES.toString() + " bytes", MAX_JSON_BYTES);
+    return new JsonResult(null, "larger than " + decimal(MAX_JSON_BYTES) + " bytes", MAX_JSON_BYTES);
   }
   let p = new JsonParser(bytes);
   p.skipSpace();
@@ -112,7 +156,7 @@ class JsonParser {
     let c = this.at(this.pos);
     if (c < 0) return "end of input";
     if (c > 0x20 && c < 0x7f) return "'" + String.fromCharCode(c) + "'";
-    return "byte 0x" + (c < 16 ? "0" : "") + c.toString(16).toUpperCase();
+    return "byte 0x" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
   }
 
   skipSpace(): void {
@@ -128,7 +172,7 @@ class JsonParser {
     let c = this.at(this.pos);
     if (c == 123 /* { */ || c == 91 /* [ */) {
       if (depth >= MAX_JSON_DEPTH) {
-        this.fail("nested deeper than " + MAX_JSON_DEPTH.toString() + " levels");
+        this.fail("nested deeper than " + decimal(MAX_JSON_DEPTH) + " levels");
         return null;
       }
       return c == 123 ? this.object(depth + 1) : this.array(depth + 1);
@@ -270,8 +314,59 @@ class JsonParser {
     let v = new JsonValue(JsonKind.Number, start);
     // The text is pure ASCII, checked against the grammar above.
     v.str = String.UTF8.decodeUnsafe(this.bytes.dataStart + <usize>start, <usize>(this.pos - start));
-    v.num = parseFloat(v.str);
+    this.integerValue(v, start);
     return v;
+  }
+
+  /**
+   * Sets `v.integer` when the number at `start` (checked against the grammar)
+   * is a whole number that fits 17 digits. The configuration only ever needs
+   * small integers, so there is no floating point here.
+   */
+  integerValue(v: JsonValue, start: i32): void {
+    let p = start;
+    let negative = this.at(p) == 45;
+    if (negative) p++;
+    let mantissa: i64 = 0;
+    let exponent: i32 = 0;
+    let big = false;
+    let fraction = false;
+    for (; p < this.pos; p++) {
+      let c = this.at(p);
+      if (c == 46 /* . */) {
+        fraction = true;
+      } else if (isDigit(c)) {
+        if (mantissa >= 10_000_000_000_000_000) {
+          big = true;
+          break;
+        }
+        mantissa = mantissa * 10 + <i64>(c - 48);
+        if (fraction) exponent--;
+      } else {
+        break; // e or E
+      }
+    }
+    if (big) return;
+    if (p < this.pos) {
+      p++; // e
+      let sign = 1;
+      if (this.at(p) == 43 || this.at(p) == 45) sign = this.at(p++) == 45 ? -1 : 1;
+      let e = 0;
+      for (; p < this.pos; p++) if (e < 1000) e = e * 10 + (this.at(p) - 48);
+      exponent += sign * e;
+    }
+    while (exponent < 0) {
+      if (mantissa % 10 != 0) return;
+      mantissa /= 10;
+      exponent++;
+    }
+    while (exponent > 0 && mantissa != 0) {
+      if (mantissa >= 10_000_000_000_000_000) return;
+      mantissa *= 10;
+      exponent--;
+    }
+    v.integer = negative ? -mantissa : mantissa;
+    v.isInteger = true;
   }
 
   /** A string at `pos` (on its opening quote), or null after `fail`. */
@@ -422,9 +517,7 @@ export function quote(s: string): string {
     else if (c == 92) out += "\\\\";
     else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
     else {
-      let h = c.toString(16);
-      while (h.length < 4) h = "0" + h;
-      out += "\\u" + h;
+      out += "\\u" + HEX_LOWER.charAt((c >> 12) & 15) + HEX_LOWER.charAt((c >> 8) & 15) + HEX_LOWER.charAt((c >> 4) & 15) + HEX_LOWER.charAt(c & 15);
     }
   }
   if (shown < n) out += "...";

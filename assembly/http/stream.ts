@@ -6,6 +6,7 @@ import { FilterHeadersStatus, HeaderMapType, LogLevel, WasmResult, headerValue, 
 import { admitsEndpoint } from "../labels/label_values";
 import { ENDPOINT_CANDIDATE, HttpMetrics } from "../metrics/http_metrics";
 import { HttpRoot } from "./root";
+import { decimal } from "../bytes/decimal";
 
 /** `response_code_details` of the custom 404 (shown by Envoy's access log as %RESPONSE_CODE_DETAILS%). */
 const CUSTOM_404_DETAILS = String.UTF8.encode("sitio_custom_404");
@@ -50,7 +51,7 @@ export class HttpStream {
         incrementMetric(this.metrics.custom404, 1);
         return FilterHeadersStatus.StopIteration;
       }
-      if (logLevel() <= LogLevel.Warn) log(LogLevel.Warn, "sitio: custom 404 not sent: " + r.toString());
+      if (logLevel() <= LogLevel.Warn) log(LogLevel.Warn, "sitio: custom 404 not sent: " + decimal(r));
     }
     return FilterHeadersStatus.Continue;
   }

@@ -21,6 +21,7 @@
 
 import { Bytes, WasmResult, sharedDataCas, sharedDataGet, sharedDataSet } from "../abi/host";
 import { latin1 } from "../bytes/latin1";
+import { decimal } from "../bytes/decimal";
 
 /** Compare-and-swap attempts on the shared counter before a request gives up (and counts as `other`). */
 const CAS_ATTEMPTS = 16;
@@ -140,7 +141,7 @@ export class EndpointTable {
         this.full = true;
         return -1;
       }
-      let next = String.UTF8.encode((n + 1).toString());
+      let next = String.UTF8.encode(decimal(n + 1));
       let w = sharedDataSet(ck.dataStart, this.countKeyLength, changetype<usize>(next), next.byteLength, cas);
       if (w == WasmResult.CasMismatch) continue;
       if (w != WasmResult.Ok) return -1;

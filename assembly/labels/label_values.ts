@@ -18,7 +18,9 @@
 // strings and pass through untouched.
 
 import { BACKSLASH, DEL, DOT, LEFT_BRACE, PERCENT, QUOTE, RIGHT_BRACE, SEMICOLON, SP } from "../bytes/ascii";
+import { WordList } from "../bytes/word_list";
 import { TlsFailure } from "../codec/tls";
+import { decimal } from "../bytes/decimal";
 
 /** Everything past a cap, or not usable as a label: the overflow bucket. */
 export const OTHER = "other";
@@ -168,7 +170,7 @@ export const MAX_PLUGIN_NAME_BYTES = 64;
  */
 export function pluginNameProblem(name: string): string {
   if (name.length == 0) return "is empty";
-  if (name.length > MAX_PLUGIN_NAME_BYTES) return "is longer than " + MAX_PLUGIN_NAME_BYTES.toString() + " characters";
+  if (name.length > MAX_PLUGIN_NAME_BYTES) return "is longer than " + decimal(MAX_PLUGIN_NAME_BYTES) + " characters";
   for (let i = 0; i < name.length; i++) {
     let c = name.charCodeAt(i);
     let ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == DOT;
@@ -181,28 +183,19 @@ export function pluginNameProblem(name: string): string {
 // ---------------------------------------------------------------- TLS
 
 /** ALPN protocol ids registered with IANA (TLS Application-Layer Protocol Negotiation Protocol IDs): each keeps its label. */
-const ALPN_IDS: string[] = [
-  "http/0.9", "http/1.0", "http/1.1", "spdy/1", "spdy/2", "spdy/3", "stun.turn", "stun.nat-discovery", "h2", "h2c",
-  "webrtc", "c-webrtc", "ftp", "imap", "pop3", "managesieve", "coap", "xmpp-client", "xmpp-server", "acme-tls/1",
-  "mqtt", "dot", "ntske/1", "sunrpc", "h3", "smb", "irc", "nntp", "nnsp", "doq", "sip/2", "tds/8.0", "dicom",
-  "postgresql", "radius/1.0", "radius/1.1",
-];
-
-/** `len` bytes at `p` spell `word` exactly. */
-function bytesEqual(p: usize, len: i32, word: string): bool {
-  if (word.length != len) return false;
-  for (let i = 0; i < len; i++) if (<i32>load<u8>(p + <usize>i) != word.charCodeAt(i)) return false;
-  return true;
-}
+const ALPN_IDS = new WordList(
+  "http/0.9,http/1.0,http/1.1,spdy/1,spdy/2,spdy/3,stun.turn,stun.nat-discovery,h2,h2c," +
+    "webrtc,c-webrtc,ftp,imap,pop3,managesieve,coap,xmpp-client,xmpp-server,acme-tls/1," +
+    "mqtt,dot,ntske/1,sunrpc,h3,smb,irc,nntp,nnsp,doq,sip/2,tds/8.0,dicom," +
+    "postgresql,radius/1.0,radius/1.1",
+);
 
 /** The first ALPN protocol a client offered: a registered id as itself, `none` when it offered none, `other` for any other bytes. */
 export function alpnLabel(present: bool, p: usize, len: i32, tooLong: bool): string {
   if (!present) return NONE;
   if (tooLong) return OTHER;
-  for (let i = 0; i < ALPN_IDS.length; i++) {
-    if (bytesEqual(p, len, unchecked(ALPN_IDS[i]))) return unchecked(ALPN_IDS[i]);
-  }
-  return OTHER;
+  let i = ALPN_IDS.find(p, len);
+  return i >= 0 ? ALPN_IDS.word(i) : OTHER;
 }
 
 /** A negotiated protocol version, named as Envoy and OpenSSL name it (`TLSv1.3`); any other value is `other`. */
@@ -223,46 +216,21 @@ export function tlsVersionLabel(version: i32): string {
   }
 }
 
-/** Alert descriptions (RFC 8446 §6, RFC 5246 §7.2, RFC 7301, RFC 8701 and the TLS registry), by code. */
+/** Alert descriptions (RFC 8446 §6, RFC 5246 §7.2, RFC 7301 and the TLS registry): codes, and their names in the same order. */
+const ALERT_CODES: StaticArray<u8> = [0, 10, 20, 21, 22, 30, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 60, 70, 71, 80, 86, 90, 100, 109, 110, 111, 112, 113, 114, 115, 116, 120, 121];
+const ALERT_NAMES = new WordList(
+  "close_notify,unexpected_message,bad_record_mac,decryption_failed,record_overflow,decompression_failure," +
+    "handshake_failure,no_certificate,bad_certificate,unsupported_certificate,certificate_revoked," +
+    "certificate_expired,certificate_unknown,illegal_parameter,unknown_ca,access_denied,decode_error," +
+    "decrypt_error,export_restriction,protocol_version,insufficient_security,internal_error," +
+    "inappropriate_fallback,user_canceled,no_renegotiation,missing_extension,unsupported_extension," +
+    "certificate_unobtainable,unrecognized_name,bad_certificate_status_response,bad_certificate_hash_value," +
+    "unknown_psk_identity,certificate_required,no_application_protocol,ech_required",
+);
+
 function alertName(code: i32): string {
-  switch (code) {
-    case 0: return "close_notify";
-    case 10: return "unexpected_message";
-    case 20: return "bad_record_mac";
-    case 21: return "decryption_failed";
-    case 22: return "record_overflow";
-    case 30: return "decompression_failure";
-    case 40: return "handshake_failure";
-    case 41: return "no_certificate";
-    case 42: return "bad_certificate";
-    case 43: return "unsupported_certificate";
-    case 44: return "certificate_revoked";
-    case 45: return "certificate_expired";
-    case 46: return "certificate_unknown";
-    case 47: return "illegal_parameter";
-    case 48: return "unknown_ca";
-    case 49: return "access_denied";
-    case 50: return "decode_error";
-    case 51: return "decrypt_error";
-    case 60: return "export_restriction";
-    case 70: return "protocol_version";
-    case 71: return "insufficient_security";
-    case 80: return "internal_error";
-    case 86: return "inappropriate_fallback";
-    case 90: return "user_canceled";
-    case 100: return "no_renegotiation";
-    case 109: return "missing_extension";
-    case 110: return "unsupported_extension";
-    case 111: return "certificate_unobtainable";
-    case 112: return "unrecognized_name";
-    case 113: return "bad_certificate_status_response";
-    case 114: return "bad_certificate_hash_value";
-    case 115: return "unknown_psk_identity";
-    case 116: return "certificate_required";
-    case 120: return "no_application_protocol";
-    case 121: return "ech_required";
-    default: return OTHER;
-  }
+  for (let i = 0; i < ALERT_CODES.length; i++) if (<i32>unchecked(ALERT_CODES[i]) == code) return ALERT_NAMES.word(i);
+  return OTHER;
 }
 
 /**
