@@ -126,6 +126,11 @@ export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_
   return httpStreams.has(context_id) ? httpStreams.get(context_id).onResponseHeaders(headers, end_of_stream != 0) : 0;
 }
 
+/** Response trailers (a gRPC call's grpc-status); Envoy calls it only for responses that have them. */
+export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
+  return httpStreams.has(context_id) ? httpStreams.get(context_id).onResponseTrailers(trailers) : 0;
+}
+
 /** The stream's access-log phase: every request gets one, also local replies and resets. */
 export function proxy_on_log(context_id: u32): void {
   if (httpStreams.has(context_id)) httpStreams.get(context_id).onLog();
