@@ -21,6 +21,7 @@ import { join, relative } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary, sleep, startEnvoy, type Envoy } from "../tests/harness/envoy.js";
 import { hasWasmFilter, withClusterConnections, withoutWasmFilter, type FilterKind } from "./bench/config_variants.js";
+import { globalConnectionLimit, withGlobalConnectionLimit } from "../tests/harness/config_text.js";
 import { cpuMicros, schedMicros } from "./bench/cpu.js";
 import { allOpen, closeAll, openIdle, shortConnections } from "./bench/connections.js";
 import { median, pairedMedian, percentile } from "./bench/stats.js";
@@ -393,8 +394,11 @@ async function main(): Promise<void> {
   let newConnections: NewConnRow[] = [];
   if (o.only.has("conn")) {
     log("new connections through L4 :18000:");
-    // Room for every idle connection upstream (Envoy's default circuit breaker stops at 1,024), on both sides.
-    const roomy = withClusterConnections(shipped, "web_service", maxIdle * 2 + 1000);
+    // Room for every idle connection upstream (Envoy's default circuit breaker stops at 1,024), on both sides,
+    // and under the global downstream limit: each idle client holds two downstream connections of the same
+    // Envoy (its own on :18000 and Envoy's to the example service on :8099).
+    const needed = maxIdle * 2 + 1000;
+    const roomy = withGlobalConnectionLimit(withClusterConnections(shipped, "web_service", needed), Math.max(needed, globalConnectionLimit(shipped)));
     const p = await startPair("L4 :18000 new connections", "conn", 18000, "network", roomy);
     try {
       newConnections = await newConnectionRows(p, o, log);

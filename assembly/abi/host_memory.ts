@@ -1,35 +1,48 @@
 // The memory the host writes into: the module's `malloc` export.
 //
 // The host calls `malloc` for every byte it hands over (each buffer read, each
-// property), and sitio frees that memory as soon as it has looked at it. So one
-// scratch block, reused from read to read, serves nearly every call: no
-// allocation, no zero-filling and no free per read on the data path. A second
-// request while the block is taken, or one larger than SCRATCH_MAX_BYTES, gets
-// its own allocation as before.
+// header, property or shared value), and sitio frees that memory as soon as it
+// has looked at it. So two scratch blocks, reused from read to read, serve
+// every call on the data path: a buffer being read, and one look-up made
+// while it is (a shared-data value, a header). No allocation, no zero-filling
+// and no free per read. A third request while both are taken, or one larger
+// than SCRATCH_MAX_BYTES, gets its own allocation.
 
-/** Largest request served from the scratch block (bigger reads are rare and get their own memory). */
+/** Largest request served from a scratch block (the network stream reads in windows of this size). */
 export const SCRATCH_MAX_BYTES = 64 * 1024;
 
-/** The scratch block's size when idle; a larger one (grown for a big read) is let go at the next tick. */
+/** A scratch block's size when idle; a larger one (grown for a big read) is let go at the next tick. */
 const SCRATCH_IDLE_BYTES = 4096;
 
-let scratch: ArrayBuffer = new ArrayBuffer(SCRATCH_IDLE_BYTES);
-let scratchTaken = false;
+let scratch0: ArrayBuffer = new ArrayBuffer(SCRATCH_IDLE_BYTES);
+let scratch1: ArrayBuffer = new ArrayBuffer(SCRATCH_IDLE_BYTES);
+let taken0 = false;
+let taken1 = false;
 
-/** Lets a scratch block grown past its idle size go (called at each tick, so a burst of big reads does not keep its memory). */
+/** Lets scratch blocks grown past their idle size go (called at each tick, so a burst of big reads does not keep its memory). */
 export function shrinkScratch(): void {
-  if (!scratchTaken && scratch.byteLength > SCRATCH_IDLE_BYTES) scratch = new ArrayBuffer(SCRATCH_IDLE_BYTES);
+  if (!taken0 && scratch0.byteLength > SCRATCH_IDLE_BYTES) scratch0 = new ArrayBuffer(SCRATCH_IDLE_BYTES);
+  if (!taken1 && scratch1.byteLength > SCRATCH_IDLE_BYTES) scratch1 = new ArrayBuffer(SCRATCH_IDLE_BYTES);
+}
+
+/** A scratch block of at least `size` bytes, grown to the next power of two (a connection's reads settle on one size quickly). */
+function fit(block: ArrayBuffer, size: i32): ArrayBuffer {
+  return size > block.byteLength ? new ArrayBuffer(1 << (32 - clz<i32>(size - 1))) : block;
 }
 
 /** Called by the host to get `size` bytes it will copy data into. */
 export function malloc(size: i32): usize {
-  if (!scratchTaken && size >= 0 && size <= SCRATCH_MAX_BYTES) {
-    if (size > scratch.byteLength) {
-      // Grow to the next power of two, so a connection's reads settle on one size quickly.
-      scratch = new ArrayBuffer(1 << (32 - clz<i32>(size - 1)));
+  if (size >= 0 && size <= SCRATCH_MAX_BYTES) {
+    if (!taken0) {
+      scratch0 = fit(scratch0, size);
+      taken0 = true;
+      return changetype<usize>(scratch0);
     }
-    scratchTaken = true;
-    return changetype<usize>(scratch);
+    if (!taken1) {
+      scratch1 = fit(scratch1, size);
+      taken1 = true;
+      return changetype<usize>(scratch1);
+    }
   }
   // pinned: only the host holds it until it is given back, and the GC must not take it meanwhile
   return __pin(changetype<usize>(new ArrayBuffer(size)));
@@ -37,8 +50,12 @@ export function malloc(size: i32): usize {
 
 /** Gives back memory the host allocated through `malloc`. */
 export function freeHostMemory(ptr: usize): void {
-  if (scratchTaken && ptr == changetype<usize>(scratch)) {
-    scratchTaken = false;
+  if (taken0 && ptr == changetype<usize>(scratch0)) {
+    taken0 = false;
+    return;
+  }
+  if (taken1 && ptr == changetype<usize>(scratch1)) {
+    taken1 = false;
     return;
   }
   __unpin(ptr);

@@ -35,6 +35,8 @@ export enum DecoderEvent {
   UpstreamStopped = 64,
   /** Client bytes are now held until the upstream answers (HTTP/1.x protocol switch); see hasReplay. */
   Held = 128,
+  /** The connection failed in a way the protocol names (TLS: an alert, a handshake cut short, bytes that are not TLS): read `failure`. */
+  Failure = 256,
 }
 
 export abstract class Decoder {
@@ -72,6 +74,10 @@ export abstract class Decoder {
   unmatchedResponse: bool = false;
   responseId: u64 = 0;
 
+  // ---- the failure just reported (Failure)
+  /** The decoder's own code for it (TLS: see tls.ts); the metrics turn it into a label. */
+  failure: i32 = 0;
+
   // ---- totals
   /** Client bytes that were not decoded (not this protocol, after a protocol error or a switch, malformed messages). */
   opaqueDownstreamBytes: u64 = 0;
@@ -105,9 +111,18 @@ export abstract class Decoder {
     return false;
   }
 
-  /** The client's side is decoded no more: its bytes are opaque from here on (the caller need not read them). */
+  /** The client's side is decoded no more: the caller need not read its bytes. */
   downstreamStopped(): bool {
     return false;
+  }
+
+  /**
+   * Whether the client's bytes after the stop are opaque (not this protocol,
+   * or past a switch: counted as unparsed) rather than the protocol's own
+   * payload it has no need to read (TLS: the encrypted data after the handshake).
+   */
+  downstreamRestOpaque(): bool {
+    return true;
   }
 
   /**

@@ -19,6 +19,7 @@
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
+import { AT, BACKSLASH, COLON, COMMA, CR, DOT, EQUALS, HASH, HTAB, LF, QUESTION, QUOTE, SEMICOLON, SLASH, SP, STAR } from "../bytes/ascii";
 import {
   hexValue,
   isAlpha,
@@ -113,6 +114,7 @@ const S_CLOSED = 46;
 const S_OPAQUE = 47;
 /** After a CONNECT/Upgrade request: bytes are held until the upstream accepts or refuses (`resolveSwitch`). */
 const S_SWITCH_WAIT = 48;
+const S_CHUNK_SIZE_WS = 49;
 
 /** Longest Connection option sitio looks for ("keep-alive"). */
 const OPTION_BYTES = 10;
@@ -300,7 +302,7 @@ export class Http1RequestParser {
     switch (s) {
       // ---------------------------------------------------------------- request line
       case S_START: {
-        if (c == 13 || c == 10) return true; // empty lines between requests
+        if (c == CR || c == LF) return true; // empty lines between requests
         if (!isTokenChar(c)) return false;
         this.resetMessage();
         this.started++;
@@ -311,7 +313,7 @@ export class Http1RequestParser {
         return true;
       }
       case S_METHOD: {
-        if (c == 32) {
+        if (c == SP) {
           let m = methodIndex(this.methodBuf, this.methodLen);
           if (m < 0) return false;
           this.methodAt = m;
@@ -324,53 +326,53 @@ export class Http1RequestParser {
         return true;
       }
       case S_URL_START: {
-        if (c == 32) return true; // more spaces before the target
+        if (c == SP) return true; // more spaces before the target
         if (isConnect(this.methodBuf, this.methodLen)) return this.step(S_URL_SERVER, c); // authority-form
-        if (c == 47 /* / */ || c == 42 /* * */) return this.urlByte(S_URL_PATH, c);
+        if (c == SLASH || c == STAR /* * */) return this.urlByte(S_URL_PATH, c);
         if (isAlpha(c)) return this.urlByte(S_URL_SCHEMA, c); // absolute-form
         return false;
       }
       case S_URL_SCHEMA: {
         if (isAlpha(c)) return this.urlByte(S_URL_SCHEMA, c);
-        if (c == 58 /* : */) return this.urlByte(S_URL_SLASH1, c);
+        if (c == COLON) return this.urlByte(S_URL_SLASH1, c);
         return false;
       }
       case S_URL_SLASH1: {
-        return c == 47 && this.urlByte(S_URL_SLASH2, c);
+        return c == SLASH && this.urlByte(S_URL_SLASH2, c);
       }
       case S_URL_SLASH2: {
-        return c == 47 && this.urlByte(S_URL_SERVER, c);
+        return c == SLASH && this.urlByte(S_URL_SERVER, c);
       }
       case S_URL_SERVER:
       case S_URL_SERVER_AT: {
-        if (c == 47) return this.urlByte(S_URL_PATH, c);
-        if (c == 63 /* ? */) return this.urlByte(S_URL_QUERY, c);
+        if (c == SLASH) return this.urlByte(S_URL_PATH, c);
+        if (c == QUESTION) return this.urlByte(S_URL_QUERY, c);
         if (isAuthorityChar(c)) return this.urlByte(s, c);
-        if (c == 64 /* @ */) return s == S_URL_SERVER && this.urlByte(S_URL_SERVER_AT, c);
+        if (c == AT) return s == S_URL_SERVER && this.urlByte(S_URL_SERVER_AT, c);
         return this.urlEnd(c);
       }
       case S_URL_PATH: {
         if (isUrlChar(c)) return this.urlByte(S_URL_PATH, c);
-        if (c == 63) return this.urlByte(S_URL_QUERY, c);
-        if (c == 35 /* # */) return this.urlByte(S_URL_FRAGMENT, c);
+        if (c == QUESTION) return this.urlByte(S_URL_QUERY, c);
+        if (c == HASH) return this.urlByte(S_URL_FRAGMENT, c);
         return this.urlEnd(c);
       }
       case S_URL_QUERY: {
-        if (isUrlChar(c) || c == 63) return this.urlByte(S_URL_QUERY, c);
-        if (c == 35) return this.urlByte(S_URL_FRAGMENT, c);
+        if (isUrlChar(c) || c == QUESTION) return this.urlByte(S_URL_QUERY, c);
+        if (c == HASH) return this.urlByte(S_URL_FRAGMENT, c);
         return this.urlEnd(c);
       }
       case S_URL_FRAGMENT: {
-        if (isUrlChar(c) || c == 63 || c == 35) return this.urlByte(S_URL_FRAGMENT, c);
+        if (isUrlChar(c) || c == QUESTION || c == HASH) return this.urlByte(S_URL_FRAGMENT, c);
         return this.urlEnd(c);
       }
       case S_URL_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.http09();
         return true;
       }
       case S_PROTO_START: {
-        if (c == 32) return true; // more spaces before the version
+        if (c == SP) return true; // more spaces before the version
         if (c == 72 /* H */) this.protocol = PROTOCOL_HTTP;
         else if (c == 82 /* R */) this.protocol = PROTOCOL_RTSP;
         else if (c == 73 /* I */) this.protocol = PROTOCOL_ICE;
@@ -387,7 +389,7 @@ export class Http1RequestParser {
       }
       case S_PROTO_SLASH: {
         // the method must belong to the protocol named (llhttp: RTSP and ICE have their own lists)
-        if ((this.protocols & this.protocol) == 0 || c != 47) return false;
+        if ((this.protocols & this.protocol) == 0 || c != SLASH) return false;
         this.state = S_MAJOR;
         return true;
       }
@@ -398,7 +400,7 @@ export class Http1RequestParser {
         return true;
       }
       case S_DOT: {
-        if (c != 46) return false;
+        if (c != DOT) return false;
         this.state = S_MINOR;
         return true;
       }
@@ -416,12 +418,17 @@ export class Http1RequestParser {
         return true;
       }
       case S_LINE_CR: {
-        if (c != 13) return false;
+        if (c == LF) {
+          // leniency: a bare LF ends the request line, as Envoy's own codec (and most servers) accept
+          this.state = S_FIELD_START;
+          return true;
+        }
+        if (c != CR) return false;
         this.state = S_LINE_LF;
         return true;
       }
       case S_LINE_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_FIELD_START;
         return true;
       }
@@ -434,39 +441,47 @@ export class Http1RequestParser {
 
       // ---------------------------------------------------------------- header fields (and trailers)
       case S_FIELD_START: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_HEADERS_LF;
           return true;
         }
+        if (c == LF) return this.step(S_HEADERS_LF, c); // leniency: a bare LF ends the head
         this.state = S_FIELD;
-        return this.name.start(c); // refuses obs-fold and a space after the request line
+        return this.name.start(c); // refuses a space after the request line
       }
       case S_FIELD: {
-        if (c == 58 /* : */) return this.fieldComplete();
+        if (c == COLON) return this.fieldComplete();
         return this.name.add(c); // refuses a space before the colon
       }
       case S_VALUE_WS: {
-        if (c == 32 || c == 9) return true;
-        if (c == 13) {
+        if (c == SP || c == HTAB) return true;
+        if (c == CR) {
           this.state = S_VALUE_EMPTY_LF;
           return true;
         }
-        if (c == 10) return false;
+        if (c == LF) {
+          this.state = S_VALUE_EMPTY_END; // leniency: a bare LF ends the line
+          return true;
+        }
         return this.valueStart(c);
       }
       case S_VALUE_EMPTY_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_VALUE_EMPTY_END;
         return true;
       }
       case S_VALUE_EMPTY_END: {
-        if (c == 32 || c == 9) return false; // obs-fold
+        if (c == SP || c == HTAB) return this.fold();
         if (this.header == H_CONTENT_LENGTH) return false; // an empty Content-Length
         return this.step(S_FIELD_START, c);
       }
       case S_VALUE: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_VALUE_LF;
+          return true;
+        }
+        if (c == LF) {
+          this.state = S_VALUE_END; // leniency: a bare LF ends the line
           return true;
         }
         return isHeaderValueChar(c);
@@ -479,14 +494,14 @@ export class Http1RequestParser {
           this.pendingLength = this.pendingLength * 10 + d;
           return true;
         }
-        if (c == 32 || c == 9) {
+        if (c == SP || c == HTAB) {
           this.lengthDone = true;
           return true;
         }
-        if (c == 13) {
+        if (c == CR || c == LF) {
           this.hasContentLength = true;
           this.contentLength = this.pendingLength;
-          this.state = S_VALUE_LF;
+          this.state = c == CR ? S_VALUE_LF : S_VALUE_END;
           return true;
         }
         return false;
@@ -498,17 +513,17 @@ export class Http1RequestParser {
         return this.optionByte(c);
       }
       case S_VALUE_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_VALUE_END;
         return true;
       }
       case S_VALUE_END: {
-        if (c == 32 || c == 9) return false; // obs-fold
+        if (c == SP || c == HTAB) return this.fold();
         if (this.header == H_TRANSFER_ENCODING) this.chunked = this.codingState == TE_CHUNKED;
         return this.step(S_FIELD_START, c);
       }
       case S_HEADERS_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         if (this.trailing) {
           this.messageComplete();
           return true;
@@ -531,19 +546,22 @@ export class Http1RequestParser {
           this.remaining = (this.remaining << 4) | <u64>h;
           return true;
         }
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_CHUNK_SIZE_LF;
           return true;
         }
-        if (c == 59 /* ; */) {
+        if (c == SEMICOLON) {
           this.state = S_CHUNK_EXT_START;
           return true;
         }
-        if (c == 32 || c == 9) return this.failAfter(); // llhttp reports it at the next byte
+        if (c == SP || c == HTAB) {
+          this.state = S_CHUNK_SIZE_WS; // leniency: blanks after the size, as Envoy's codec accepts
+          return true;
+        }
         return false;
       }
       case S_CHUNK_EXT_START: {
-        if (c == 32 || c == 13) return false;
+        if (c == SP || c == CR) return false;
         return this.step(S_CHUNK_EXT_NAME, c);
       }
       case S_CHUNK_EXT_NAME: {
@@ -551,14 +569,14 @@ export class Http1RequestParser {
           this.state = S_CHUNK_EXT_NAME;
           return true;
         }
-        if (c == 61 /* = */) {
+        if (c == EQUALS) {
           this.state = S_CHUNK_EXT_VALUE;
           return true;
         }
         return this.chunkExtEnd(c);
       }
       case S_CHUNK_EXT_VALUE: {
-        if (c == 34 /* " */) {
+        if (c == QUOTE) {
           this.state = S_CHUNK_EXT_QUOTED;
           return true;
         }
@@ -566,11 +584,11 @@ export class Http1RequestParser {
         return this.chunkExtEnd(c);
       }
       case S_CHUNK_EXT_QUOTED: {
-        if (c == 34) {
+        if (c == QUOTE) {
           this.state = S_CHUNK_EXT_QUOTED_END;
           return true;
         }
-        if (c == 92 /* \ */) {
+        if (c == BACKSLASH) {
           this.state = S_CHUNK_EXT_QUOTED_PAIR;
           return true;
         }
@@ -585,7 +603,7 @@ export class Http1RequestParser {
         return this.chunkExtEnd(c);
       }
       case S_CHUNK_SIZE_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         if (this.remaining == 0) {
           // last chunk: trailer fields follow, with the same rules as header fields
           this.trailing = true;
@@ -596,19 +614,35 @@ export class Http1RequestParser {
         }
         return true;
       }
+      case S_CHUNK_SIZE_WS: {
+        if (c == SP || c == HTAB) return true;
+        if (c == CR) {
+          this.state = S_CHUNK_SIZE_LF;
+          return true;
+        }
+        if (c == SEMICOLON) {
+          this.state = S_CHUNK_EXT_START;
+          return true;
+        }
+        return false;
+      }
       case S_CHUNK_DATA_CR: {
-        if (c != 13) return false;
+        if (c == LF) {
+          this.state = S_CHUNK_SIZE_START; // leniency: a bare LF after chunk data
+          return true;
+        }
+        if (c != CR) return false;
         this.state = S_CHUNK_DATA_LF;
         return true;
       }
       case S_CHUNK_DATA_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_CHUNK_SIZE_START;
         return true;
       }
       case S_CLOSED: {
         // the client said the connection ends here; a server reads no further request
-        return c == 13 || c == 10;
+        return c == CR || c == LF;
       }
     }
     return false;
@@ -624,15 +658,15 @@ export class Http1RequestParser {
 
   /** A byte that may end the target: a space (the version follows) or CR LF / LF (HTTP/0.9, no version). */
   private urlEnd(c: i32): bool {
-    if (c == 32) {
+    if (c == SP) {
       this.state = S_PROTO_START;
       return true;
     }
-    if (c == 13) {
+    if (c == CR) {
       this.state = S_URL_LF;
       return true;
     }
-    if (c == 10) {
+    if (c == LF) {
       this.http09();
       return true;
     }
@@ -709,7 +743,7 @@ export class Http1RequestParser {
   private codingByte(c: i32): bool {
     let t = this.codingState;
     if (t == TE_OWS) {
-      if (c == 32 || c == 9) return true;
+      if (c == SP || c == HTAB) return true;
       this.codingState = TE_MATCH;
       this.matchPos = 0;
       t = TE_MATCH;
@@ -722,18 +756,18 @@ export class Http1RequestParser {
       this.codingState = TE_OTHER;
       t = TE_OTHER;
     } else if (t == TE_CHUNKED) {
-      if (c == 32) return true;
-      if (c == 44 /* , */) return false; // chunked must be the final coding
-      if (c != 13) {
+      if (c == SP) return true;
+      if (c == COMMA) return false; // chunked must be the final coding
+      if (c != CR && c != LF) {
         this.codingState = TE_OTHER;
         t = TE_OTHER;
       }
     }
-    if (c == 13) {
-      this.state = S_VALUE_LF;
+    if (c == CR || c == LF) {
+      this.state = c == CR ? S_VALUE_LF : S_VALUE_END;
       return true;
     }
-    if (t == TE_OTHER && c == 44) {
+    if (t == TE_OTHER && c == COMMA) {
       this.codingState = TE_OWS;
       return true;
     }
@@ -742,17 +776,19 @@ export class Http1RequestParser {
 
   /** Connection: collects each comma-separated option and notes close, keep-alive and upgrade. */
   private optionByte(c: i32): bool {
-    if (c == 13 || c == 44) {
+    if (c == CR || c == LF || c == COMMA) {
       this.optionComplete();
-      if (c == 13) {
+      if (c == CR) {
         this.state = S_VALUE_LF;
+      } else if (c == LF) {
+        this.state = S_VALUE_END;
       } else {
         this.optionLen = 0;
         this.optionDone = false;
       }
       return true;
     }
-    if (c == 32 || c == 9) {
+    if (c == SP || c == HTAB) {
       if (this.optionLen > 0) this.optionDone = true; // whitespace after the option
       return true;
     }
@@ -772,14 +808,27 @@ export class Http1RequestParser {
     else if (n == 7 && bytesAre(this.optionBuf, 0, "upgrade")) this.connUpgrade = true;
   }
 
+  /**
+   * A line starting with a blank continues the previous field's value
+   * (obs-fold). Leniency: accepted, as Envoy's codec does, for fields that do
+   * not decide framing or the connection; on Content-Length,
+   * Transfer-Encoding, Connection or Upgrade it is a protocol error (two
+   * readers could disagree on the value: request smuggling).
+   */
+  private fold(): bool {
+    if (this.header != H_OTHER) return false;
+    this.state = S_VALUE;
+    return true;
+  }
+
   // ---------------------------------------------------------------- chunk extensions
 
   private chunkExtEnd(c: i32): bool {
-    if (c == 59) {
+    if (c == SEMICOLON) {
       this.state = S_CHUNK_EXT_START;
       return true;
     }
-    if (c == 13) {
+    if (c == CR) {
       this.state = S_CHUNK_SIZE_LF;
       return true;
     }

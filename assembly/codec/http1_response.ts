@@ -14,11 +14,14 @@
 //   Transfer-Encoding ending in chunked: chunked (extensions and trailers skipped);
 //   other Transfer-Encoding, or no length at all: the body runs until the upstream closes (`finish`);
 //   Content-Length: that many bytes.
+// Lenient where servers are: a bare LF ends a line (status line, header
+// lines, the head, after chunk data, trailers).
 // The parser cannot see the request, so the caller says what it was
 // (`requestIsHead`, `requestIsConnect`) before feeding the response.
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
+import { COLON, COMMA, CR, DOT, HTAB, LF, SEMICOLON, SP } from "../bytes/ascii";
 import { hexValue, isHeaderValueChar, isTokenChar, toLower } from "./http1_chars";
 import { bytesAre, FieldName, H_CONNECTION, H_CONTENT_LENGTH, H_OTHER, H_TRANSFER_ENCODING } from "./http1_framing";
 
@@ -188,7 +191,7 @@ export class Http1ResponseParser {
   private step(s: i32, c: i32): bool {
     switch (s) {
       case S_START: {
-        if (c == 13 || c == 10) return true; // stray line ends between responses
+        if (c == CR || c == LF) return true; // stray line ends between responses
         if (c != 72) return false; // "H"
         this.resetMessage();
         this.headBytes = 1;
@@ -205,13 +208,13 @@ export class Http1ResponseParser {
           this.major = c - 48;
           return true;
         }
-        if (p == 6) return c == 46;
+        if (p == 6) return c == DOT;
         if (p == 7) {
           if (c < 48 || c > 57) return false;
           this.minor = c - 48;
           return true;
         }
-        if (c != 32) return false;
+        if (c != SP) return false;
         this.state = S_STATUS;
         this.statusDigits = 0;
         return true;
@@ -224,31 +227,43 @@ export class Http1ResponseParser {
           if (++this.statusDigits == 3) this.status = this.pendingStatus;
           return true;
         }
-        if (c == 32) {
+        if (c == SP) {
           this.state = S_REASON;
           return true;
         }
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_LINE_LF;
+          return true;
+        }
+        if (c == LF) {
+          this.state = S_HEADER_START; // leniency: a bare LF ends a line
           return true;
         }
         return false;
       }
       case S_REASON: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_LINE_LF;
+          return true;
+        }
+        if (c == LF) {
+          this.state = S_HEADER_START;
           return true;
         }
         return isHeaderValueChar(c);
       }
       case S_LINE_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_HEADER_START;
         return true;
       }
       case S_HEADER_START: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_HEADERS_LF;
+          return true;
+        }
+        if (c == LF) {
+          this.headersComplete();
           return true;
         }
         // obs-fold (a line starting with SP/HTAB) is refused, as RFC 9112 allows
@@ -256,7 +271,7 @@ export class Http1ResponseParser {
         return this.name.start(c);
       }
       case S_HEADER_NAME: {
-        if (c == 58) {
+        if (c == COLON) {
           // Proxy-Connection and Upgrade do not frame a response
           this.header = this.name.kind();
           this.valueLen = 0;
@@ -269,20 +284,20 @@ export class Http1ResponseParser {
         return this.name.add(c);
       }
       case S_HEADER_VALUE: {
-        if (c == 13) {
-          this.state = S_HEADER_LF;
+        if (c == CR || c == LF) {
+          this.state = c == CR ? S_HEADER_LF : S_HEADER_START;
           return this.endHeaderValue();
         }
         if (!isHeaderValueChar(c)) return false;
         return this.headerValueByte(c);
       }
       case S_HEADER_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_HEADER_START;
         return true;
       }
       case S_HEADERS_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.headersComplete();
         return true;
       }
@@ -294,43 +309,53 @@ export class Http1ResponseParser {
           return true;
         }
         if (this.chunkDigits == 0) return false;
-        if (c == 59 || c == 32 || c == 9) {
+        if (c == SEMICOLON || c == SP || c == HTAB) {
           this.state = S_CHUNK_EXT;
           return true;
         }
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_CHUNK_SIZE_LF;
           return true;
         }
         return false;
       }
       case S_CHUNK_EXT: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_CHUNK_SIZE_LF;
           return true;
         }
         return isHeaderValueChar(c);
       }
       case S_CHUNK_SIZE_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = this.remaining == 0 ? S_TRAILER_START : S_CHUNK_DATA;
         return true;
       }
       case S_CHUNK_DATA_CR: {
-        if (c != 13) return false;
+        if (c == LF) {
+          this.state = S_CHUNK_SIZE;
+          this.chunkDigits = 0;
+          this.remaining = 0;
+          return true;
+        }
+        if (c != CR) return false;
         this.state = S_CHUNK_DATA_LF;
         return true;
       }
       case S_CHUNK_DATA_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_CHUNK_SIZE;
         this.chunkDigits = 0;
         this.remaining = 0;
         return true;
       }
       case S_TRAILER_START: {
-        if (c == 13) {
+        if (c == CR) {
           this.state = S_TRAILERS_LF;
+          return true;
+        }
+        if (c == LF) {
+          this.complete();
           return true;
         }
         if (!isTokenChar(c)) return false;
@@ -338,19 +363,19 @@ export class Http1ResponseParser {
         return true;
       }
       case S_TRAILER: {
-        if (c == 13) {
-          this.state = S_TRAILER_LF;
+        if (c == CR || c == LF) {
+          this.state = c == CR ? S_TRAILER_LF : S_TRAILER_START;
           return true;
         }
         return isHeaderValueChar(c);
       }
       case S_TRAILER_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.state = S_TRAILER_START;
         return true;
       }
       case S_TRAILERS_LF: {
-        if (c != 10) return false;
+        if (c != LF) return false;
         this.complete();
         return true;
       }
@@ -369,7 +394,7 @@ export class Http1ResponseParser {
         this.lengthValue = this.lengthValue * 10 + (c - 48);
         return this.lengthValue <= 0x3fffffffffffff;
       }
-      if (c == 32 || c == 9) {
+      if (c == SP || c == HTAB) {
         if (this.lengthDigits > 0) this.lengthDone = true;
         return true;
       }

@@ -5,6 +5,13 @@
 import { Decoder } from "./decoder";
 import { FooDecoder } from "./foo";
 import { Http1Decoder } from "./http1";
+import { TLS_PROTOCOL, TlsDecoder } from "./tls";
+
+export enum EndpointKind {
+  None = 0,
+  Path = 1,
+  ServerName = 2,
+}
 
 export class Protocol {
   constructor(
@@ -12,6 +19,8 @@ export class Protocol {
     public name: string,
     /** Its responses can be replaced by the custom 404 page (`custom_404` is refused otherwise). */
     public customPages: bool,
+    /** What its endpoint label is: a path (`endpoints.collapse` applies), a server name, or nothing (`endpoints` is refused). */
+    public endpoints: EndpointKind,
     /** A new decoder for one connection. */
     public newDecoder: () => Decoder,
   ) {}
@@ -19,8 +28,9 @@ export class Protocol {
 
 /** Every protocol sitio decodes; the first is the default. */
 export const PROTOCOLS: Protocol[] = [
-  new Protocol("http1", true, (): Decoder => new Http1Decoder()),
-  new Protocol("foo", false, (): Decoder => new FooDecoder()),
+  new Protocol("http1", true, EndpointKind.Path, (): Decoder => new Http1Decoder()),
+  new Protocol("foo", false, EndpointKind.None, (): Decoder => new FooDecoder()),
+  new Protocol(TLS_PROTOCOL, false, EndpointKind.ServerName, (): Decoder => new TlsDecoder()),
 ];
 
 /** The protocol named `name`, or null. */

@@ -246,6 +246,30 @@ class Side {
     this.client = client;
   }
 
+  /** Back to the start of a connection. */
+  reset(): void {
+    this.hdrPos = 0;
+    this.recType = 0;
+    this.recLength = 0;
+    this.remaining = 0;
+    this.records = 0;
+    this.alertLevel = -1;
+    this.alertDescription = -1;
+    this.helloActive = true;
+    this.messages = 0;
+    this.msgEnd = 0;
+    this.extsEnd = 0;
+    this.extEnd = 0;
+    this.listEnd = 0;
+    this.itemEnd = 0;
+    this.skip = 0;
+    this.after = 0;
+    this.extType = 0;
+    this.sniType = 0;
+    this.legacy = 0;
+    this.resetMessage();
+  }
+
   /** Ready for a new hello message (the ServerHello after a HelloRetryRequest). */
   resetMessage(): void {
     this.inMessage = false;
@@ -348,6 +372,43 @@ export class TlsHelloDecoder {
   /** Stops reading: every further byte passes unread. */
   stop(): void {
     this.isStopped = true;
+  }
+
+  /** The client's bytes so far end at a record boundary (no record is partly read). */
+  get clientBetweenRecords(): bool {
+    return this.c.hdrPos == 0;
+  }
+
+  /** Back to the state of a new connection (the SNI and ALPN buffers are kept). */
+  reset(): void {
+    this.event = TlsEvent.None;
+    this.error = TlsError.None;
+    this.errorFromServer = false;
+    this.hasSni = false;
+    this.sniLength = 0;
+    this.sniTooLong = false;
+    this.hasAlpn = false;
+    this.alpnLength = 0;
+    this.alpnTooLong = false;
+    this.alpnCount = 0;
+    this.clientVersion = 0;
+    this.offeredVersion = 0;
+    this.hasSupportedVersions = false;
+    this.version = 0;
+    this.cipherSuite = 0;
+    this.helloRetry = false;
+    this.alertLevel = -1;
+    this.alertDescription = -1;
+    this.alerts = 0;
+    this.c.reset();
+    this.s.reset();
+    this.isStopped = false;
+    this.clientStarted = false;
+    this.clientDone = false;
+    this.serverDone = false;
+    this.secondFlight = false;
+    this.maxKnown = 0;
+    this.maxOther = 0;
   }
 
   // A call that stops the decoder (NotTls, Malformed) returns right after the

@@ -24,7 +24,7 @@
 //   "endpoints.max_distinct" must be an integer from 1 to 10000, got "ten"
 
 import { JsonKind, JsonValue, parseJson, quote } from "./json";
-import { PROTOCOLS, protocolNamed } from "../codec/registry";
+import { EndpointKind, PROTOCOLS, protocolNamed } from "../codec/registry";
 import { mustEscape } from "../labels/label_values";
 
 export const DEFAULT_MAX_ENDPOINTS = 100;
@@ -125,11 +125,20 @@ class ConfigReader {
       this.error = "\"protocol\" applies only to the network filter (envoy.filters.network.wasm); the HTTP filter always sees HTTP";
       return;
     }
-    if (this.filter == FilterKind.Network && root.get("custom_404") !== null) {
-      let p = protocolNamed(c.protocol);
-      if (p !== null && !p.customPages) {
-        this.error = "\"custom_404\" does not apply to protocol " + quote(c.protocol) + ": it has no 404 responses to replace";
-      }
+    if (this.filter != FilterKind.Network) return;
+    let p = protocolNamed(c.protocol);
+    if (p === null) return;
+    if (root.get("custom_404") !== null && !p.customPages) {
+      this.error = "\"custom_404\" does not apply to protocol " + quote(c.protocol) + ": it has no 404 responses to replace";
+      return;
+    }
+    let endpoints = root.get("endpoints");
+    if (endpoints === null) return;
+    if (p.endpoints == EndpointKind.None) {
+      this.error = "\"endpoints\" does not apply to protocol " + quote(c.protocol) + ": its requests have no endpoint";
+    } else if (p.endpoints == EndpointKind.ServerName && (endpoints.get("collapse") !== null || endpoints.get("placeholder") !== null)) {
+      let key = endpoints.get("collapse") !== null ? "endpoints.collapse" : "endpoints.placeholder";
+      this.error = quote(key) + " does not apply to protocol " + quote(c.protocol) + ": its endpoints are server names, not paths";
     }
   }
 

@@ -123,3 +123,25 @@ export function endpointLabel(p: usize, len: i32, truncated: bool, rules: Collap
   n = finishEscaping(out, n);
   return n > MAX_ENDPOINT_BYTES ? -1 : n;
 }
+
+/**
+ * Writes the label of a host name (a TLS server_name) to `out`
+ * (ENDPOINT_BUFFER_BYTES long) and returns its length, or -1 when the label
+ * is `other` (`truncated`: only its start was kept; or too long once
+ * escaped). Host names are case-insensitive (RFC 4343): ASCII letters are
+ * lower-cased, so `Example.COM` and `example.com` share a series.
+ */
+export function hostLabel(p: usize, len: i32, truncated: bool, out: Uint8Array): i32 {
+  if (truncated || len == 0) return -1;
+  let n = 0;
+  let limit = MAX_ENDPOINT_BYTES + 3;
+  for (let i = 0; i < len; i++) {
+    if (n + 3 > limit) return -1;
+    let c = <i32>load<u8>(p + <usize>i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (mustEscape(c)) n = writeEscaped(out, n, c);
+    else unchecked((out[n++] = <u8>c));
+  }
+  n = finishEscaping(out, n);
+  return n > MAX_ENDPOINT_BYTES ? -1 : n;
+}

@@ -18,6 +18,7 @@
 // strings and pass through untouched.
 
 import { BACKSLASH, DEL, DOT, LEFT_BRACE, PERCENT, QUOTE, RIGHT_BRACE, SEMICOLON, SP } from "../bytes/ascii";
+import { TlsFailure } from "../codec/tls";
 
 /** Everything past a cap, or not usable as a label: the overflow bucket. */
 export const OTHER = "other";
@@ -256,4 +257,111 @@ export function pluginNameProblem(name: string): string {
   }
   if (name.charCodeAt(name.length - 1) == DOT) return "ends in '.' (Envoy drops trailing dots from stat names)";
   return "";
+}
+
+// ---------------------------------------------------------------- TLS
+
+/** ALPN protocol ids registered with IANA (TLS Application-Layer Protocol Negotiation Protocol IDs): each keeps its label. */
+const ALPN_IDS: string[] = [
+  "http/0.9", "http/1.0", "http/1.1", "spdy/1", "spdy/2", "spdy/3", "stun.turn", "stun.nat-discovery", "h2", "h2c",
+  "webrtc", "c-webrtc", "ftp", "imap", "pop3", "managesieve", "coap", "xmpp-client", "xmpp-server", "acme-tls/1",
+  "mqtt", "dot", "ntske/1", "sunrpc", "h3", "smb", "irc", "nntp", "nnsp", "doq", "sip/2", "tds/8.0", "dicom",
+  "postgresql", "radius/1.0", "radius/1.1",
+];
+
+/** `len` bytes at `p` spell `word` exactly. */
+function bytesEqual(p: usize, len: i32, word: string): bool {
+  if (word.length != len) return false;
+  for (let i = 0; i < len; i++) if (<i32>load<u8>(p + <usize>i) != word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The first ALPN protocol a client offered: a registered id as itself, `none` when it offered none, `other` for any other bytes. */
+export function alpnLabel(present: bool, p: usize, len: i32, tooLong: bool): string {
+  if (!present) return NONE;
+  if (tooLong) return OTHER;
+  for (let i = 0; i < ALPN_IDS.length; i++) {
+    if (bytesEqual(p, len, unchecked(ALPN_IDS[i]))) return unchecked(ALPN_IDS[i]);
+  }
+  return OTHER;
+}
+
+/** A negotiated protocol version, named as Envoy and OpenSSL name it (`TLSv1.3`); any other value is `other`. */
+export function tlsVersionLabel(version: i32): string {
+  switch (version) {
+    case 0x0300:
+      return "SSLv3";
+    case 0x0301:
+      return "TLSv1.0";
+    case 0x0302:
+      return "TLSv1.1";
+    case 0x0303:
+      return "TLSv1.2";
+    case 0x0304:
+      return "TLSv1.3";
+    default:
+      return OTHER;
+  }
+}
+
+/** Alert descriptions (RFC 8446 §6, RFC 5246 §7.2, RFC 7301, RFC 8701 and the TLS registry), by code. */
+function alertName(code: i32): string {
+  switch (code) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 21: return "decryption_failed";
+    case 22: return "record_overflow";
+    case 30: return "decompression_failure";
+    case 40: return "handshake_failure";
+    case 41: return "no_certificate";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 60: return "export_restriction";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 100: return "no_renegotiation";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 111: return "certificate_unobtainable";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 114: return "bad_certificate_hash_value";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    case 121: return "ech_required";
+    default: return OTHER;
+  }
+}
+
+/**
+ * Why a handshake failed: `not_tls`, `malformed`, `incomplete`, or
+ * `alert_<description>` for a plaintext alert (`alert_other` for a code not
+ * registered, or an alert that was not plaintext).
+ */
+export function tlsFailureLabel(failure: i32, alertDescription: i32): string {
+  switch (failure) {
+    case TlsFailure.NotTls:
+      return "not_tls";
+    case TlsFailure.Malformed:
+      return "malformed";
+    case TlsFailure.Incomplete:
+      return "incomplete";
+    case TlsFailure.Alert:
+      return "alert_" + alertName(alertDescription);
+    default:
+      return OTHER;
+  }
 }

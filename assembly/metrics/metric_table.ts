@@ -30,10 +30,14 @@ const METHOD = "method";
 const ENDPOINT = "endpoint";
 const STATUS = "status";
 const DIRECTION = "direction";
+const ALPN = "alpn";
+const SNI = "sni";
+const TLS_VERSION = "tls_version";
+const REASON = "reason";
 const GRPC_CODE = "grpc_code";
 const P = "plugin";
 /** Every label key; envoy.yaml has one `stats_tags` entry per key. */
-export const LABEL_KEYS: string[] = [METHOD, ENDPOINT, STATUS, DIRECTION, GRPC_CODE, P];
+export const LABEL_KEYS: string[] = [METHOD, ENDPOINT, STATUS, DIRECTION, ALPN, SNI, TLS_VERSION, REASON, GRPC_CODE, P];
 
 // ---- network (L4) filter
 export const TCP_CONNECTIONS_TOTAL = new MetricFamily("sitio_tcp_connections_total", MetricType.Counter, [P]);
@@ -57,6 +61,21 @@ export const TCP_REQUESTS_LAST_1S = new MetricFamily("sitio_tcp_requests_last_1s
 export const TCP_REQUESTS_LAST_10S = new MetricFamily("sitio_tcp_requests_last_10s", MetricType.Gauge, [P]);
 export const TCP_RESPONSES_LAST_1S = new MetricFamily("sitio_tcp_responses_last_1s", MetricType.Gauge, [P]);
 export const TCP_RESPONSES_LAST_10S = new MetricFamily("sitio_tcp_responses_last_10s", MetricType.Gauge, [P]);
+
+// ---- network filter, protocol "tls": a connection's one exchange is its handshake
+// (metrics/exchange_families.ts); the sitio_tcp_* connection, byte and rate
+// families above count TLS listeners too.
+/** TLS connections whose ClientHello was read, by first offered ALPN protocol and server name. */
+export const TLS_CONNECTIONS_TOTAL = new MetricFamily("sitio_tls_connections_total", MetricType.Counter, [ALPN, SNI, P]);
+/** ClientHello's first byte to the end of the ServerHello. */
+export const TLS_HANDSHAKE_DURATION = new MetricFamily("sitio_tls_handshake_duration_microsecond", MetricType.Histogram, [ALPN, SNI, P]);
+/** ServerHellos read, by server name and negotiated version. */
+export const TLS_HANDSHAKES_TOTAL = new MetricFamily("sitio_tls_handshakes_total", MetricType.Counter, [SNI, TLS_VERSION, P]);
+/** A connection's bytes, under the server name of its handshake (published at the tick). */
+export const TLS_RX_BYTES_TOTAL = new MetricFamily("sitio_tls_rx_bytes_total", MetricType.Counter, [SNI, P]);
+export const TLS_TX_BYTES_TOTAL = new MetricFamily("sitio_tls_tx_bytes_total", MetricType.Counter, [SNI, P]);
+/** Handshakes that failed, by reason (labels/label_values.ts tlsFailureLabel). */
+export const TLS_HANDSHAKE_FAILURES_TOTAL = new MetricFamily("sitio_tls_handshake_failures_total", MetricType.Counter, [REASON, P]);
 
 // ---- HTTP (L7) filter
 export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter, [METHOD, ENDPOINT, STATUS, P]);

@@ -13,35 +13,44 @@
 import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config/config";
 import { Decoder } from "../codec/decoder";
+import { ExchangeFamilies, familiesOf } from "./exchange_families";
 import { CandidateRing, NO_TICKET } from "../labels/candidate_ring";
-import { CollapseRules, ENDPOINT_BUFFER_BYTES, endpointLabel } from "../labels/endpoints";
+import { CollapseRules, ENDPOINT_BUFFER_BYTES } from "../labels/endpoints";
 import { EndpointTable } from "../labels/endpoint_table";
-import { NO_ENDPOINT, OTHER, methodLabel, statusClassLabel } from "../labels/label_values";
+import { OTHER } from "../labels/label_values";
 import {
   TCP_ACTIVE_CONNECTIONS,
   TCP_CONNECTIONS_TOTAL,
   TCP_CUSTOM_404_TOTAL,
   TCP_DUPLICATE_REQUESTS_TOTAL,
   TCP_MALFORMED_MESSAGES_TOTAL,
-  TCP_REQUEST_DURATION,
   TCP_REQUESTS_LAST_10S,
   TCP_REQUESTS_LAST_1S,
-  TCP_REQUESTS_TOTAL,
   TCP_RESPONSES_LAST_10S,
   TCP_RESPONSES_LAST_1S,
-  TCP_RESPONSES_TOTAL,
   TCP_RX_BYTES_TOTAL,
   TCP_TX_BYTES_TOTAL,
   TCP_UNMATCHED_RESPONSES_TOTAL,
   TCP_UNPARSED_BYTES_TOTAL,
   TCP_UNTIMED_REQUESTS_TOTAL,
+  MetricFamily,
 } from "./metric_table";
 import { RateWindow } from "./rate_window";
 import { VmMemory } from "./vm_memory";
 
 /** The series of one (method, endpoint) pair. */
 export class EndpointSeries {
-  constructor(public method: string, public requests: u32, public duration: u32) {}
+  /** Responses by status, when the protocol's responses are counted by endpoint (ExchangeFamilies). */
+  statuses: StatusSeries[] = [];
+  /** Connection bytes counted under this series, not yet published (when the protocol has such families). */
+  pendingRx: i64 = 0;
+  pendingTx: i64 = 0;
+  rxBytes: u32 = 0;
+  txBytes: u32 = 0;
+  /** In the list of series with bytes to publish at the tick. */
+  dirty: bool = false;
+
+  constructor(public method: string, public endpoint: string, public requests: u32, public duration: u32) {}
 }
 
 /** The series of one endpoint, by method (a handful at most: methods are bounded labels). */
@@ -58,6 +67,8 @@ class StatusSeries {
 const labelBuffer = new Uint8Array(ENDPOINT_BUFFER_BYTES);
 
 export class TcpMetrics {
+  /** The families this protocol's exchanges count in. */
+  readonly families: ExchangeFamilies;
   private plugin: string;
   private connections: u32;
   private active: u32;
@@ -90,6 +101,9 @@ export class TcpMetrics {
   private other: SeriesByMethod = new SeriesByMethod();
   private noEndpoint: SeriesByMethod = new SeriesByMethod();
   private statuses: StatusSeries[] = [];
+  private failures: StatusSeries[] = [];
+  /** Series with connection bytes to publish at the tick. */
+  private dirty: EndpointSeries[] = [];
   /** The method label of the last request `requestSeries` saw. */
   lastMethod: string = "";
   /** The candidate ticket of the last request `requestSeries` left awaiting admission. */
@@ -97,6 +111,7 @@ export class TcpMetrics {
 
   constructor(rootId: string, plugin: string, config: Config) {
     this.plugin = plugin;
+    this.families = familiesOf(config.protocol);
     let p = [plugin];
     this.connections = TCP_CONNECTIONS_TOTAL.series(p);
     this.active = TCP_ACTIVE_CONNECTIONS.series(p);
@@ -173,6 +188,7 @@ export class TcpMetrics {
     this.pendingRx = 0;
     this.pendingTx = 0;
     this.pendingUnparsed = 0;
+    this.publishEndpointBytes();
   }
 
   // ---------------------------------------------------------------- requests and responses (at once)
@@ -183,11 +199,12 @@ export class TcpMetrics {
    * `admittedSeries` once the response says whether it gets in.
    */
   requestSeries(d: Decoder): EndpointSeries | null {
-    let method = d.clientNamesMethod ? methodLabel(d.method) : d.method;
+    let families = this.families;
+    let method = families.methodLabel(d);
     this.lastMethod = method;
     this.ticket = NO_TICKET;
-    if (!d.hasEndpoint) return this.seriesOf(this.noEndpoint, method, NO_ENDPOINT);
-    let len = endpointLabel(d.target.dataStart, d.targetLength, d.targetTruncated, this.rules, labelBuffer);
+    if (!d.hasEndpoint) return this.seriesOf(this.noEndpoint, method, families.absentEndpoint);
+    let len = families.endpointLabel(d, this.rules, labelBuffer);
     if (len < 0) return this.seriesOf(this.other, method, OTHER);
     let i = this.endpoints.find(labelBuffer, len);
     if (i >= 0) return this.endpointSeries(i, method);
@@ -225,24 +242,75 @@ export class TcpMetrics {
     recordMetric(s.duration, endNs > startNs ? (endNs - startNs) / 1000 : 0);
   }
 
-  /** Counts one response of the decoder's (its status word, or its numeric status's class). */
-  response(d: Decoder): void {
-    let status = d.statusWord.length > 0 ? d.statusWord : statusClassLabel(d.status);
-    let list = this.statuses;
-    let id: u32 = u32.MAX_VALUE;
+  /** Whether the response that just ended is evidence for its request's endpoint. */
+  admits(d: Decoder): bool {
+    return this.families.admits(d);
+  }
+
+  /** Counts one response of the decoder's, answering a request counted in `s` (null: none). */
+  response(d: Decoder, s: EndpointSeries | null): void {
+    let families = this.families;
+    let status = families.statusLabel(d);
+    if (!families.responsesByEndpoint) {
+      incrementMetric(this.labelled(this.statuses, families.responses, status, ""), 1);
+    } else {
+      let endpoint = s !== null ? s.endpoint : OTHER;
+      incrementMetric(this.labelled(s !== null ? s.statuses : this.statuses, families.responses, status, endpoint), 1);
+    }
+    this.responseRate.add();
+  }
+
+  /** Counts a failure the decoder reported (under its reason). */
+  failure(d: Decoder): void {
+    let family = this.families.failures;
+    if (family !== null) incrementMetric(this.labelled(this.failures, family, this.families.failureLabel(d), ""), 1);
+  }
+
+  /** The id of the series of `family` with this one label (after `endpoint`, when not ""), found in or added to `list`. */
+  private labelled(list: StatusSeries[], family: MetricFamily, label: string, endpoint: string): u32 {
     for (let i = 0; i < list.length; i++) {
       let s = unchecked(list[i]);
-      if (s.status == status) {
-        id = s.id;
-        break;
-      }
+      if (s.status == label) return s.id;
     }
-    if (id == u32.MAX_VALUE) {
-      id = TCP_RESPONSES_TOTAL.series([status, this.plugin]);
-      list.push(new StatusSeries(status, id));
+    let id = endpoint.length > 0 ? family.series([endpoint, label, this.plugin]) : family.series([label, this.plugin]);
+    list.push(new StatusSeries(label, id));
+    return id;
+  }
+
+  // ---------------------------------------------------------------- bytes by endpoint (published at the tick)
+
+  /** The protocol counts each connection's bytes under the endpoint of its first exchange. */
+  get bytesByEndpoint(): bool {
+    return this.families.rxBytes !== null;
+  }
+
+  /** Counts a connection's bytes under `s` (client → upstream `rx`, upstream → client `tx`). */
+  endpointBytes(s: EndpointSeries, rx: i64, tx: i64): void {
+    if (rx == 0 && tx == 0) return;
+    if (s.rxBytes == 0) {
+      let values = [s.endpoint, this.plugin];
+      s.rxBytes = this.families.rxBytes!.series(values);
+      s.txBytes = this.families.txBytes!.series(values);
     }
-    incrementMetric(id, 1);
-    this.responseRate.add();
+    s.pendingRx += rx;
+    s.pendingTx += tx;
+    if (!s.dirty) {
+      s.dirty = true;
+      this.dirty.push(s);
+    }
+  }
+
+  private publishEndpointBytes(): void {
+    let list = this.dirty;
+    for (let i = 0; i < list.length; i++) {
+      let s = unchecked(list[i]);
+      if (s.pendingRx != 0) incrementMetric(s.rxBytes, s.pendingRx);
+      if (s.pendingTx != 0) incrementMetric(s.txBytes, s.pendingTx);
+      s.pendingRx = 0;
+      s.pendingTx = 0;
+      s.dirty = false;
+    }
+    list.length = 0;
   }
 
   unmatchedResponse(): void {
@@ -287,7 +355,8 @@ export class TcpMetrics {
       if (s.method == method) return s;
     }
     let values = [method, endpoint, this.plugin];
-    let s = new EndpointSeries(method, TCP_REQUESTS_TOTAL.series(values), TCP_REQUEST_DURATION.series(values));
+    let families = this.families;
+    let s = new EndpointSeries(method, endpoint, families.requests.series(values), families.duration.series(values));
     list.push(s);
     return s;
   }

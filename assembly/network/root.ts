@@ -33,13 +33,18 @@ export class NetworkRoot {
     let plugin = property("plugin_name");
     let config = readPluginConfig(plugin, FilterKind.Network, configurationSize);
     if (config === null) return false;
+    let metrics = this.metrics;
+    if (metrics !== null && config.protocol == this.config.protocol) {
+      metrics.reconfigure(config);
+    } else {
+      // another protocol counts in other families, with labels of another kind
+      if (metrics !== null) metrics.close();
+      this.metrics = new TcpMetrics(NETWORK_ROOT_ID, plugin, config);
+    }
     this.config = config;
     this.protocol = protocolNamed(config.protocol)!;
     this.page = config.custom404 ? new CustomPage(config.custom404ContentType, config.custom404Body) : null;
     this.pool.length = 0; // pooled connections were built for the old configuration
-    let metrics = this.metrics;
-    if (metrics === null) this.metrics = new TcpMetrics(NETWORK_ROOT_ID, plugin, config);
-    else metrics.reconfigure(config);
     setTickPeriod(TICK_MS);
     return true;
   }
@@ -53,8 +58,8 @@ export class NetworkRoot {
     if (metrics !== null) metrics.tick();
   }
 
-  /** proxy_on_done for this root: the plugin is going away (reload, shutdown). */
-  onDone(): void {
+  /** proxy_on_delete for this root: the plugin is going away (reload, shutdown). */
+  onDelete(): void {
     let metrics = this.metrics;
     if (metrics !== null) metrics.close();
   }

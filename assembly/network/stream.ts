@@ -13,7 +13,6 @@ import { SCRATCH_MAX_BYTES } from "../abi/host_memory";
 import { ByteBuilder } from "../bytes/byte_builder";
 import { Decoder, DecoderEvent } from "../codec/decoder";
 import { Custom404Rewriter } from "../codec/http1_custom_404";
-import { admitsEndpoint } from "../labels/label_values";
 import { EndpointSeries, TcpMetrics } from "../metrics/tcp_metrics";
 import { ExchangeTracker, Matched, Pushed } from "./exchange_tracker";
 import { NetworkRoot } from "./root";
@@ -42,6 +41,11 @@ export class NetworkStream {
   private upstreamOff: bool = false;
   private upstreamClosed: bool = false;
   private opaqueReported: u64 = 0;
+  /** The series of the connection's first counted exchange, when the protocol counts connection bytes by endpoint (TLS). */
+  private byteSeries: EndpointSeries | null = null;
+  /** Bytes of the connection before that series was known. */
+  private earlyRx: i64 = 0;
+  private earlyTx: i64 = 0;
 
   constructor(public contextId: u32, root: NetworkRoot) {
     this.root = root;
@@ -63,6 +67,9 @@ export class NetworkStream {
     this.upstreamOff = false;
     this.upstreamClosed = false;
     this.opaqueReported = 0;
+    this.byteSeries = null;
+    this.earlyRx = 0;
+    this.earlyTx = 0;
   }
 
   /** The connection was accepted (proxy_on_context_create; sitio does not export proxy_on_new_connection). */
@@ -78,9 +85,10 @@ export class NetworkStream {
     if (size == 0) return FilterStatus.Continue;
     let metrics = this.metrics;
     metrics.received(size);
+    if (metrics.bytesByEndpoint) this.exchangeBytes(size, 0);
     let d = this.decoder;
     if (d.downstreamStopped()) {
-      metrics.unparsed(size);
+      if (d.downstreamRestOpaque()) metrics.unparsed(size);
       return FilterStatus.Continue;
     }
     let now = nowNs();
@@ -93,9 +101,8 @@ export class NetworkStream {
         off += d.downstream(ptr + <usize>off, len - off);
         this.downstreamEvents(d.event, now);
         if (d.downstreamStopped()) {
-          // the rest of the read is opaque: counted, not decoded
-          let rest = <u64>(len - off) + <u64>(size - pos - <u32>len);
-          d.opaqueDownstreamBytes += rest;
+          // the rest of the read is not decoded (and counted as opaque, unless it is the protocol's own payload)
+          if (d.downstreamRestOpaque()) d.opaqueDownstreamBytes += <u64>(len - off) + <u64>(size - pos - <u32>len);
           off = len;
           pos = size;
         }
@@ -112,6 +119,7 @@ export class NetworkStream {
     if ((ev & DecoderEvent.Held) != 0) this.holdSinceNs = now;
     if ((ev & DecoderEvent.Request) != 0) this.request();
     if ((ev & DecoderEvent.MalformedRequest) != 0) this.metrics.malformed(true);
+    if ((ev & DecoderEvent.Failure) != 0) this.metrics.failure(this.decoder);
   }
 
   /** The decoder reported a request: count it now if its series is known, else when its response says whether its endpoint gets in. */
@@ -124,17 +132,40 @@ export class NetworkStream {
     let ticket = metrics.ticket;
     if (this.upstreamOff) {
       // no response will be read: decided now
-      metrics.request(s !== null ? s : metrics.admittedSeries(method, ticket, false));
+      this.count(s !== null ? s : metrics.admittedSeries(method, ticket, false));
       return;
     }
     let pushed = this.tracker.push(this.requestStartNs, s, method, ticket, d.requestId, d.matchesById);
     if (pushed == Pushed.Stored) {
-      if (s !== null) metrics.request(s);
+      if (s !== null) this.count(s);
       return;
     }
     if (pushed == Pushed.Untimed) metrics.untimedRequest();
     else metrics.duplicateRequest();
-    metrics.request(s !== null ? s : metrics.admittedSeries(method, ticket, false));
+    this.count(s !== null ? s : metrics.admittedSeries(method, ticket, false));
+  }
+
+  /** Counts a request in series `s`; the first one counted also gets the connection's bytes when the protocol counts them by endpoint. */
+  private count(s: EndpointSeries): void {
+    let metrics = this.metrics;
+    metrics.request(s);
+    if (this.byteSeries === null && metrics.bytesByEndpoint) {
+      this.byteSeries = s;
+      metrics.endpointBytes(s, this.earlyRx, this.earlyTx);
+      this.earlyRx = 0;
+      this.earlyTx = 0;
+    }
+  }
+
+  /** Connection bytes, under the series of its first exchange once known (TLS: its server name). */
+  private exchangeBytes(rx: i64, tx: i64): void {
+    let s = this.byteSeries;
+    if (s !== null) {
+      this.metrics.endpointBytes(s, rx, tx);
+    } else {
+      this.earlyRx += rx;
+      this.earlyTx += tx;
+    }
   }
 
   private reportOpaque(): void {
@@ -145,17 +176,18 @@ export class NetworkStream {
     }
   }
 
-  /** proxy_on_downstream_connection_close: nothing to do (the client's requests were all counted as they came). */
-  onDownstreamConnectionClose(peer: u32): void {}
-
   // ---------------------------------------------------------------- upstream → client
 
   /** proxy_on_upstream_data: upstream bytes on their way to the client (a custom 404 page may replace some). */
   onUpstreamData(size: u32, endOfStream: bool): u32 {
-    if (size == 0) return FilterStatus.Continue;
+    if (size == 0) {
+      if (endOfStream) this.upstreamEnded();
+      return FilterStatus.Continue;
+    }
     let metrics = this.metrics;
     if (this.upstreamOff) {
       metrics.sent(size);
+      if (metrics.bytesByEndpoint) this.exchangeBytes(0, size);
       return FilterStatus.Continue;
     }
     let now = nowNs();
@@ -216,6 +248,7 @@ export class NetworkStream {
       sent = rewritten.length;
     }
     metrics.sent(sent);
+    if (metrics.bytesByEndpoint) this.exchangeBytes(0, sent);
     if (rewriter !== null) metrics.replaced404(rewriter.takeReplaced());
     // the upstream's FIN: a body that runs until the close ends here
     if (endOfStream) this.upstreamEnded();
@@ -253,6 +286,7 @@ export class NetworkStream {
       if (rewriter !== null) rewriter.responseEnd(off);
     }
     if ((ev & DecoderEvent.MalformedResponse) != 0) this.metrics.malformed(false);
+    if ((ev & DecoderEvent.Failure) != 0) this.metrics.failure(d);
     if (stopped) {
       if (rewriter !== null) rewriter.stopped();
       this.stopUpstream();
@@ -267,17 +301,21 @@ export class NetworkStream {
     let metrics = this.metrics;
     let tracker = this.tracker;
     let m = d.matchesById ? tracker.matchId(d.responseId) : tracker.matchFront();
-    metrics.response(d);
     if (m == Matched.Nothing) {
+      metrics.response(d, null);
       metrics.unmatchedResponse();
       return;
     }
-    if (m == Matched.Untimed) return;
+    if (m == Matched.Untimed) {
+      metrics.response(d, null);
+      return;
+    }
     let s: EndpointSeries | null = tracker.matchedSeries;
     if (s === null) {
-      s = metrics.admittedSeries(tracker.matchedMethod, tracker.matchedTicket, admitsEndpoint(d.status));
-      metrics.request(s);
+      s = metrics.admittedSeries(tracker.matchedMethod, tracker.matchedTicket, metrics.admits(d));
+      this.count(s);
     }
+    metrics.response(d, s);
     metrics.duration(s, tracker.matchedStartNs, now);
   }
 
@@ -303,16 +341,11 @@ export class NetworkStream {
     let tracker = this.tracker;
     let metrics = this.metrics;
     while (tracker.drainOne()) {
-      if (tracker.matchedSeries === null) metrics.request(metrics.admittedSeries(tracker.matchedMethod, tracker.matchedTicket, false));
+      if (tracker.matchedSeries === null) this.count(metrics.admittedSeries(tracker.matchedMethod, tracker.matchedTicket, false));
     }
   }
 
-  /** proxy_on_upstream_connection_close (Envoy calls it when the upstream ends its stream). */
-  onUpstreamConnectionClose(peer: u32): void {
-    this.upstreamEnded();
-  }
-
-  /** The upstream sent its last byte (its FIN, its close, or the end of the connection, whichever sitio sees first). */
+  /** The upstream sent its last byte (its FIN on proxy_on_upstream_data, or the end of the connection, whichever sitio sees first). */
   private upstreamEnded(): void {
     if (this.upstreamClosed) return;
     this.upstreamClosed = true;
@@ -323,18 +356,13 @@ export class NetworkStream {
     this.upstreamEvents(ev, 0, nowNs());
   }
 
-  /** proxy_on_done: the connection is over (its effect runs once; proxy_on_delete runs it if done did not). */
-  onDone(): void {
+  /** proxy_on_delete: the connection is over (however it ended); the object may serve a later connection. */
+  onDelete(): void {
     if (!this.open) return;
     this.open = false;
     this.upstreamEnded();
     this.settlePending();
     this.metrics.connectionClosed();
-  }
-
-  /** proxy_on_delete: the host forgets the context; the object may serve a later connection. */
-  onDelete(): void {
-    this.onDone();
     this.root.release(this);
   }
 }

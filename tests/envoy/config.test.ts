@@ -9,18 +9,7 @@ import { SHIPPED_CONFIG, startEnvoy } from "../harness/envoy.js";
 import { value } from "../harness/prometheus.js";
 import { httpRequest } from "../harness/traffic.js";
 import { startOkUpstream } from "../harness/ok_upstream.js";
-
-/** The shipped config with the JSON of one plugin's `configuration` replaced by `json`. */
-function withPluginConfiguration(text: string, plugin: string, json: string): string {
-  const at = text.indexOf(`name: ${plugin}\n`);
-  const value = /^( *)value: \|\n((?:\1 .*\n|\s*\n)*)/m;
-  const rest = text.slice(at);
-  const m = value.exec(rest);
-  if (at < 0 || !m) throw new Error(`no configuration value for plugin ${plugin} in the shipped config`);
-  const indent = `${m[1]}  `;
-  const replaced = `${m[1]}value: |\n${json.split("\n").map((l) => indent + l).join("\n")}\n`;
-  return text.slice(0, at) + rest.slice(0, m.index) + replaced + rest.slice(m.index + m[0].length);
-}
+import { withPluginConfiguration } from "../harness/config_text.js";
 
 describe("plugin configuration in Envoy", () => {
   test("the shipped config gives sitio_web a configuration the test can replace", () => {

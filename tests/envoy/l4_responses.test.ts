@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { SHIPPED_CONFIG } from "../harness/envoy.js";
 import { useEnvoy } from "../harness/use_envoy.js";
 import { value, type Sample } from "../harness/prometheus.js";
-import { httpRequest, rawExchange } from "../harness/traffic.js";
+import { countResponses, httpRequest, rawExchange } from "../harness/traffic.js";
 import { startScriptedUpstream, type ScriptedUpstream } from "../harness/scripted_upstream.js";
 
 const PLUGIN = "sitio_web";
@@ -37,6 +37,7 @@ const count = (s: Sample[], method: string, endpoint: string) => value(s, "sitio
 const requests = (s: Sample[], method: string, endpoint: string) => value(s, "sitio_tcp_requests_total", labels(method, endpoint)) ?? 0;
 const responses = (s: Sample[], status: string) => value(s, "sitio_tcp_responses_total", { status, plugin: PLUGIN }) ?? 0;
 const tcp = (s: Sample[], name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? 0;
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`;
 
 describe("L4 responses from the shipped example service", () => {
   const envoy = useEnvoy({ name: "l4-responses" });
@@ -90,6 +91,21 @@ describe("L4 responses from the shipped example service", () => {
     expect(responses(after, "5xx") - responses(before, "5xx")).toBe(0);
     expect(tcp(after, "custom_404_total") - tcp(before, "custom_404_total")).toBe(sent.missing + sent.head);
     expect(tcp(after, "unmatched_responses_total") - tcp(before, "unmatched_responses_total")).toBe(0);
+  });
+
+  test("bare-LF requests (Envoy's own codec accepts them) are counted, timed, and their 404s get the page", async () => {
+    const before = await envoy.settle();
+    const bare = [0, 1, 2].map((i) => `GET /hidden${i} HTTP/1.1\nHost: x\n\n`);
+    const ex = await rawExchange(port, [...bare, get("/")], { gapMs: 150, until: (b) => countResponses(b) === 4, idleMs: 2000 });
+    expect(countResponses(ex.received)).toBe(4);
+    expect(ex.received.toString("latin1").split(PAGE.body).length - 1).toBe(3);
+    const after = await envoy.waitForStats((s) => count(s, "GET", "other") - count(before, "GET", "other") === 3 && count(s, "GET", "/") - count(before, "GET", "/") === 1, "4 requests timed");
+    expect(requests(after, "GET", "other") - requests(before, "GET", "other")).toBe(3);
+    expect(requests(after, "GET", "/") - requests(before, "GET", "/")).toBe(1);
+    expect(tcp(after, "custom_404_total") - tcp(before, "custom_404_total")).toBe(3);
+    expect(tcp(after, "unmatched_responses_total") - tcp(before, "unmatched_responses_total")).toBe(0);
+    const settled = await envoy.settle();
+    expect(tcp(settled, "unparsed_bytes_total") - tcp(before, "unparsed_bytes_total")).toBe(0);
   });
 
   test("curl-like: the bytes on the wire are the service's status line and headers, then the page", async () => {
@@ -149,7 +165,6 @@ describe("L4 responses from a scripted upstream", () => {
   });
   afterAll(async () => upstream?.stop());
 
-  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`;
   const rewritten = (statusLine: string, kept = "") => `${statusLine}\r\n${kept}${PAGE_HEADERS}${PAGE.body}`;
 
   test("chunked 404 with its head split across reads: the page, with a matching Content-Length", async () => {

@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { ROOT, SHIPPED_CONFIG, envoyBinary, ensureTlsCert } from "../harness/envoy.js";
 
 function sources(dir: string): string[] {
@@ -37,5 +38,21 @@ describe("shipped envoy.yaml", () => {
     for (const [, name, list] of families) {
       for (const key of list.match(/\w+/g)!) expect(declared, `${name} uses ${key}`).toContain(key);
     }
+  });
+
+  test("the local_reply_config page for Envoy's own 404s is sitio_http's custom_404 page, and it spares the 404s sitio sends", () => {
+    type Any = any;
+    const config = parse(readFileSync(SHIPPED_CONFIG, "utf8")) as Any;
+    const listener = config.static_resources.listeners.find((l: Any) => l.name === "web_http");
+    const hcm = listener.filter_chains[0].filters.find((f: Any) => f.name === "envoy.filters.network.http_connection_manager").typed_config;
+    const sitio = hcm.http_filters.find((f: Any) => f.typed_config?.config?.root_id === "sitio_http").typed_config.config;
+    const page = JSON.parse(sitio.configuration.value).custom_404;
+    const mappers = hcm.local_reply_config.mappers;
+    expect(mappers).toHaveLength(1);
+    expect(mappers[0].body.inline_string).toBe(page.body);
+    expect(mappers[0].body_format_override).toEqual({ text_format_source: { inline_string: "%LOCAL_REPLY_BODY%" }, content_type: page.content_type });
+    // the details sitio's own page carries (assembly/http/stream.ts) are the ones the mapper leaves alone
+    const details = /const CUSTOM_404_DETAILS = String\.UTF8\.encode\("([^"]+)"\)/.exec(readFileSync(join(ROOT, "assembly/http/stream.ts"), "utf8"))![1];
+    expect(mappers[0].filter.extension_filter.typed_config.expression).toBe(`response.code == 404 && response.code_details != '${details}'`);
   });
 });

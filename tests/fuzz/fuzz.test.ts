@@ -36,12 +36,12 @@ describe("fuzz: random and mutated inputs", () => {
   });
 });
 
-describe("fuzz: the TLS hello decoder (test-only module, until the filter uses it)", () => {
+describe("fuzz: the TLS hello decoder (its test-only module) and sitio's filter with protocol tls", () => {
   test.each([
-    ["debug", TLS_HELLO_DEBUG_WASM, 3_000],
-    ["release", TLS_HELLO_WASM, 5_000],
-  ])("%s build: random, mutated, re-framed, generated and truncated hellos: 0 traps, 0 broken invariants", (name, wasm, cases) => {
-    const report = runTlsFuzz({ seed: 20261123, cases, wasm });
+    ["debug", TLS_HELLO_DEBUG_WASM, DEBUG_WASM, 3_000],
+    ["release", TLS_HELLO_WASM, RELEASE_WASM, 5_000],
+  ])("%s build: random, mutated, re-framed, generated and truncated hellos: 0 traps, 0 broken invariants", (name, wasm, filterWasm, cases) => {
+    const report = runTlsFuzz({ seed: 20261123, cases, wasm, filterWasm });
     const events = Object.entries(report.events).map(([k, n]) => `${k} ${n}`).join(", ");
     console.log(`tls fuzz (${name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${(report.bytesIn / 2 ** 20).toFixed(1)} MiB, ${report.ms} ms; events: ${events}`);
     expect(report.failures).toEqual([]);

@@ -42,7 +42,7 @@ if (values.target !== "tls") {
   bad += report.traps + report.violations;
 }
 if (values.target !== "filter") {
-  const tls = runTlsFuzz({ seed, cases: Number(values.cases), from: Number(values.from), wasm: values.wasm === "release" ? TLS_HELLO_WASM : TLS_HELLO_DEBUG_WASM });
+  const tls = runTlsFuzz({ seed, cases: Number(values.cases), from: Number(values.from), wasm: values.wasm === "release" ? TLS_HELLO_WASM : TLS_HELLO_DEBUG_WASM, filterWasm: wasm });
   console.log(`tls hello fuzz seed ${seed} (${values.wasm} build): ${tls.cases} cases, ${tls.traps} traps, ${tls.violations} violations, ${(tls.bytesIn / 2 ** 20).toFixed(0)} MiB in, ${(tls.ms / 1000).toFixed(1)} s`);
   console.log(`  kinds: ${Object.entries(tls.kinds).sort().map(([k, n]) => `${k} ${n}`).join(", ")}; events: ${Object.entries(tls.events).sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
   for (const f of tls.failures) console.log(`  FAIL ${f}`);

@@ -33,11 +33,11 @@ export function unescapeLabel(label: string): string {
 }
 
 /**
- * sitio's endpoint label of a request target (bytes as code units): the path without query and
- * fragment; absolute-form `http://host/x?y` → `/x` (`/` without a path); authority-form
- * (`host:443`) and `*` as they are; escaped (escapeLabel); longer than 256 bytes → `other`.
+ * The part of a request target (bytes as code units) sitio's endpoint label is made of: the
+ * path without query and fragment; absolute-form `http://host/x?y` → `/x` (`/` without a
+ * path); authority-form (`host:443`) and `*` as they are.
  */
-export function endpointLabel(url: string): string {
+export function endpointPath(url: string): string {
   let start = 0;
   if (url.length > 0 && url[0] !== "/") {
     const m = /^[^/?#]*?:\/\//.exec(url);
@@ -55,7 +55,11 @@ export function endpointLabel(url: string): string {
       break;
     }
   }
-  if (end === start) return "/";
-  const out = escapeLabel(url.slice(start, end));
+  return end === start ? "/" : url.slice(start, end);
+}
+
+/** sitio's endpoint label of a request target (bytes as code units): endpointPath, escaped (escapeLabel); longer than 256 bytes → `other`. */
+export function endpointLabel(url: string): string {
+  const out = escapeLabel(endpointPath(url));
   return out.length > MAX_ENDPOINT_BYTES ? "other" : out;
 }

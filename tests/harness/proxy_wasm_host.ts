@@ -14,6 +14,9 @@ export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
 export interface Metric { name: string; type: MetricType; value: number; samples: number[] }
 
+/** What a host copy into module memory holds (the host call that made it). */
+export type Copied = "property" | "buffer" | "header" | "shared_data";
+
 /** Thrown (and recorded in `host.traps`) when the module traps or exits. */
 export class WasmTrap extends Error {}
 
@@ -75,6 +78,8 @@ export class ProxyWasmHost {
   tickPeriodMs = 0;
   /** Called on every counter/gauge increment (the fuzzer keeps running totals with it). */
   onIncrement?: (metric: Metric, delta: number) => void;
+  /** Called with each block the module's `malloc` gives the host to copy data into: size asked, pointer returned, and what the copy is of. */
+  onMalloc?: (size: number, ptr: number, of: Copied) => void;
   private exports!: Record<string, any>;
   private memory!: WebAssembly.Memory;
   private nextContextId = 1;
@@ -224,8 +229,9 @@ export class ProxyWasmHost {
     return Buffer.from(this.u8().slice(ptr, ptr + len));
   }
   /** Copies bytes into module memory (allocated by the module's malloc) and writes ptr/size out-params. */
-  private give(bytes: Buffer, ptrOut: number, sizeOut: number): void {
+  private give(bytes: Buffer, ptrOut: number, sizeOut: number, of: Copied): void {
     const ptr = this.exports.malloc(bytes.length) as number;
+    this.onMalloc?.(bytes.length, ptr, of);
     this.u8().set(bytes, ptr);
     this.view().setUint32(ptrOut, ptr, true);
     this.view().setUint32(sizeOut, bytes.length, true);
@@ -263,7 +269,7 @@ export class ProxyWasmHost {
       proxy_get_property: (pathPtr: number, pathLen: number, ptrOut: number, sizeOut: number) => {
         const v = this.properties.get(this.readString(pathPtr, pathLen));
         if (v === undefined) return Result.NotFound;
-        this.give(typeof v === "string" ? Buffer.from(v, "utf8") : v, ptrOut, sizeOut);
+        this.give(typeof v === "string" ? Buffer.from(v, "utf8") : v, ptrOut, sizeOut, "property");
         return Result.Ok;
       },
       proxy_get_buffer_status: (type: number, lenOut: number, flagsOut: number) => {
@@ -278,7 +284,7 @@ export class ProxyWasmHost {
         if (!b) return Result.NotFound;
         const slice = b.subarray(Math.min(start, b.length), Math.min(start + length, b.length));
         if (slice.length === 0) return Result.NotFound;
-        this.give(Buffer.from(slice), ptrOut, sizeOut);
+        this.give(Buffer.from(slice), ptrOut, sizeOut, "buffer");
         return Result.Ok;
       },
       // Same semantics as Envoy's Buffer::copyFrom: start 0 drains `length` and prepends; start ≥ size appends.
@@ -297,7 +303,7 @@ export class ProxyWasmHost {
         const key = this.readString(keyPtr, keyLen).toLowerCase();
         const found = map.find(([k]) => k === key);
         if (!found) return Result.NotFound;
-        this.give(Buffer.from(found[1], "latin1"), ptrOut, sizeOut);
+        this.give(Buffer.from(found[1], "latin1"), ptrOut, sizeOut, "header");
         return Result.Ok;
       },
       proxy_send_local_response: (status: number, detailsPtr: number, detailsLen: number, bodyPtr: number, bodyLen: number, headersPtr: number, headersLen: number, grpcStatus: number) => {
@@ -313,7 +319,7 @@ export class ProxyWasmHost {
       proxy_get_shared_data: (keyPtr: number, keyLen: number, ptrOut: number, sizeOut: number, casOut: number) => {
         const found = this.sharedData.get(this.readString(keyPtr, keyLen));
         if (!found) return Result.NotFound;
-        this.give(found.value, ptrOut, sizeOut);
+        this.give(found.value, ptrOut, sizeOut, "shared_data");
         this.view().setUint32(casOut, found.cas, true);
         return Result.Ok;
       },

@@ -374,7 +374,7 @@ describe("wasm host: request and response rates", () => {
     c.close();
     host.tick(root);
     expect(rates(host)).toEqual({ req1: 1, req10: 2, res1: 1, res10: 1 });
-    host.call("proxy_on_done", root);
+    host.deleteContext(root);
     expect(rates(host)).toEqual({ req1: 0, req10: 0, res1: 0, res10: 0 });
   });
 });

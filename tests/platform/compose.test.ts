@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { scrape, value, type Sample } from "../harness/prometheus.js";
 import { pollStats, waitReady } from "../harness/stats_poll.js";
 import { countResponses, rawExchange } from "../harness/traffic.js";
-import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, LABEL, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, total } from "./listeners.js";
+import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, LABEL, TLS, TLS_NAMES, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, driveTls, total } from "./listeners.js";
 
 const ADMIN = "http://127.0.0.1:8001";
 const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
@@ -76,5 +76,23 @@ describe("docker-compose up", () => {
     }
     // Envoy's own 404 (/nothing: no route) gets sitio's page.
     expect(value(after, "sitio_http_custom_404_total", l7)).toBe(1);
+  });
+
+  test.runIf(TLS !== undefined)(`:18443 → sitio_tls → the example TLS service: one handshake for each of ${TLS_NAMES.join(", ")}`, async () => {
+    const tally = await driveTls(TLS!);
+    expect(Object.fromEntries(tally)).toEqual(Object.fromEntries(TLS_NAMES.map((n) => [`${n} TLSv1.3`, 1])));
+    const tls = { plugin: "sitio_tls" };
+    const after = await pollStats(
+      ADMIN,
+      (s) => total(s, "sitio_tls_handshake_duration_microsecond_count", tls) === TLS_NAMES.length && (value(s, "sitio_tcp_connections_total", tls) ?? 0) === TLS_NAMES.length,
+      `${TLS_NAMES.length} TLS handshakes counted`,
+    );
+    for (const sni of TLS_NAMES) {
+      expect(value(after, "sitio_tls_connections_total", { alpn: "none", sni, ...tls }), sni).toBe(1);
+      expect(value(after, "sitio_tls_handshakes_total", { sni, tls_version: "TLSv1.3", ...tls }), sni).toBe(1);
+      expect(value(after, "sitio_tls_handshake_duration_microsecond_count", { alpn: "none", sni, ...tls }), sni).toBe(1);
+    }
+    expect(total(after, "sitio_tls_handshake_failures_total", tls)).toBe(0);
+    expect(value(after, "sitio_tcp_unparsed_bytes_total", tls)).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { Agent } from "node:http";
 import { shippedPorts } from "../harness/envoy.js";
 import { httpRequest } from "../harness/traffic.js";
 import { FooClient } from "../harness/foo_client.js";
+import { nodeTls } from "../harness/tls_clients.js";
 import { series, type Sample } from "../harness/prometheus.js";
 
 const shipped = new Set(shippedPorts());
@@ -14,6 +15,22 @@ export const WEB = 18000;
 export const FOO = shipped.has(18001) ? 18001 : undefined;
 /** L7 listener (plugin sitio_http), when the shipped config has it. */
 export const HTTP = shipped.has(18080) ? 18080 : undefined;
+/** L4 TLS listener (plugin sitio_tls), when the shipped config has it. */
+export const TLS = shipped.has(18443) ? 18443 : undefined;
+
+/** Server names of the TLS handshakes sent to :18443 (Node's tls, no ALPN); the certificate covers both. */
+export const TLS_NAMES = ["localhost", "other.sitio.test"];
+
+/** One handshake and one request per server name; returns "name version" → count. */
+export async function driveTls(port: number): Promise<Tally> {
+  const tally: Tally = new Map();
+  for (const servername of TLS_NAMES) {
+    const r = await nodeTls(port, { servername });
+    if (r.body !== "example tls body\n") throw new Error(`${servername}: unexpected body ${JSON.stringify(r.body)}`);
+    add(tally, `${servername} ${r.version}`);
+  }
+  return tally;
+}
 
 /** Path → requests per round to :18000. The example service answers 200 on "/" and "/api/items", 404 elsewhere. */
 export const WEB_MIX: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };

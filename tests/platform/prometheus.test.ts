@@ -2,14 +2,17 @@
 // ports): Prometheus scrapes the harness Envoy's /stats/prometheus, and the sitio series come
 // out of its HTTP API with their labels and values intact, usable with rate() and
 // histogram_quantile(); every query of envoy/sitio-dashboard.json returns data;
-// `promtool check metrics` parses a scrape.
+// `promtool check metrics` parses a scrape; the same for the hostile request targets of
+// tests/envoy/exposition.test.ts, through a second Envoy.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, sleep, startEnvoy, type Envoy } from "../harness/envoy.js";
-import type { Sample } from "../harness/prometheus.js";
+import { series, type Sample } from "../harness/prometheus.js";
+import { HOSTILE_TARGETS, l7TargetOf, sendTargets, startAnsweringUpstream } from "../harness/hostile_targets.js";
+import type { ScriptedUpstream } from "../harness/scripted_upstream.js";
 import { startFooServer, type FooServer } from "../harness/foo_server.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
 import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, total } from "./listeners.js";
@@ -144,5 +147,55 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
     const sitioNotes = out.split("\n").filter((l) => l.startsWith("sitio_"));
     const unexpected = sitioNotes.filter((l) => !/ no help text$/.test(l));
     expect(unexpected).toEqual([]);
+  });
+});
+
+// The hostile request targets of tests/envoy/exposition.test.ts (tests/harness/hostile_targets.ts)
+// through another Envoy whose upstream answers 200, so each earns its series: promtool parses the
+// page, and a real Prometheus ingests it whole (one bad line would fail the scrape: up=0) with
+// every label as Envoy published it.
+describe("hostile request targets through promtool and a real Prometheus", () => {
+  let hostile: Envoy;
+  let upstream: ScriptedUpstream;
+  let hostilePrometheus: Prometheus;
+  const PLUGINS = { sitio_web: "sitio_tcp_requests_total", sitio_http: "sitio_http_requests_total" } as const;
+
+  beforeAll(async () => {
+    upstream = await startAnsweringUpstream();
+    hostile = await startEnvoy({ name: "prometheus-hostile", upstreams: { web_service: upstream.port } });
+    await sendTargets(hostile.port(WEB), HOSTILE_TARGETS.map((t) => [t.method, t.target]));
+    if (HTTP !== undefined) await sendTargets(hostile.port(HTTP), HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]));
+    const want = HOSTILE_TARGETS.filter((t) => t.l4StopsAt === undefined).length;
+    await hostile.waitForStats((s) => total(s, PLUGINS.sitio_web, { plugin: "sitio_web" }) === want, "the hostile targets counted");
+    hostilePrometheus = await startPrometheus({ name: "prometheus-hostile", targets: [hostile.admin.replace("http://", "")] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await hostilePrometheus?.stop();
+    await hostile?.stop();
+    await upstream?.stop();
+  });
+
+  test("promtool check metrics parses the page: no error, no duplicate TYPE, sitio's only notes the missing HELP text", async () => {
+    const text = await (await fetch(`${hostile.admin}/stats/prometheus`)).text();
+    const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    const out = `${run.stdout}${run.stderr}`;
+    expect(run.status, out.slice(0, 2000)).not.toBe(1);
+    expect(out).not.toContain("error while linting");
+    expect(out).not.toContain("second TYPE line");
+    expect(out.split("\n").filter((l) => l.startsWith("sitio_") && !/ no help text$/.test(l))).toEqual([]);
+  });
+
+  test("Prometheus ingests the whole scrape (up = 1) with every sitio request series and label exactly as Envoy published it", async () => {
+    const instance = hostile.admin.replace("http://", "");
+    await hostilePrometheus.waitFor(`up{instance="${instance}"}`, (r) => r.length === 1 && r[0].value[1] === "1", "a successful scrape");
+    for (const [plugin, family] of Object.entries(PLUGINS)) {
+      if (plugin === "sitio_http" && HTTP === undefined) continue;
+      const inEnvoy = new Map(series(await hostile.scrape(), family, { plugin }).map((s) => [seriesKey(family, s.labels), s.value]));
+      const r = await hostilePrometheus.waitFor(`${family}{plugin="${plugin}"}`, (x) => x.length === inEnvoy.size, `${inEnvoy.size} ${family} series`);
+      expect(new Map(r.map((x) => [seriesKey(family, x.metric), Number(x.value[1])]))).toEqual(inEnvoy);
+    }
+    const [quote] = await hostilePrometheus.query(`sitio_tcp_requests_total{endpoint="/q%22uote%22"}`);
+    expect(quote?.value[1]).toBe("1");
   });
 });

@@ -1,0 +1,178 @@
+// Real TLS clients through the shipped TLS listener (:18443: sitio_tls, then
+// tcp_proxy to the example TLS service on :8443, where Envoy terminates TLS):
+// curl, Node's tls, openssl s_client, the Go client with its post-quantum key
+// share, and a relay that splits the ClientHello across records. Each one
+// completes its handshake and gets "example tls body"; Envoy's own counters
+// show exactly one pass-through connection and one handshake per client,
+// with the version (and for Go the X25519MLKEM768 group) the client reports;
+// sitio's series change by exactly that client's connection, handshake,
+// duration sample and bytes (the same bytes Envoy's tcp_proxy counted). A
+// TLS 1.1-only client is refused with an alert, which sitio counts as a
+// failure. tests/host/tls.test.ts checks the captured flights of the same
+// clients byte by byte.
+
+import { beforeAll, describe, expect, test } from "vitest";
+import { useEnvoy } from "../harness/use_envoy.js";
+import type { Sample } from "../harness/prometheus.js";
+import { curlTls, runTlsClientCase, TLS_CLIENT_CASES, type TlsClientCase } from "../harness/tls_clients.js";
+import { SPLIT_CLIENT_HELLO } from "../harness/tls_relay.js";
+
+const envoy = useEnvoy({ name: "tls-clients" });
+
+/** Envoy's counters for the pass-through listener and the TLS service. */
+function counters(s: Sample[]) {
+  const listener = `127.0.0.1_${envoy.port(8443)}`;
+  const sum = (name: string, labels: Record<string, string>) =>
+    s.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((t, x) => t + x.value, 0);
+  const ssl = (name: string, labels: Record<string, string> = {}) => sum(`envoy_listener_ssl_${name}`, { envoy_listener_address: listener, ...labels });
+  return {
+    passThrough: sum("envoy_tcp_downstream_cx_total", { envoy_tcp_prefix: "web_tls" }),
+    handshakes: ssl("handshake"),
+    errors: ssl("connection_error"),
+    tls12: ssl("versions", { envoy_ssl_version: "TLSv1.2" }),
+    tls13: ssl("versions", { envoy_ssl_version: "TLSv1.3" }),
+    pq: ssl("curves", { envoy_ssl_curve: "X25519MLKEM768" }),
+    x25519: ssl("curves", { envoy_ssl_curve: "X25519" }),
+    responses: sum("envoy_http_rq_direct_response", { envoy_http_conn_manager_prefix: "tls_service" }),
+    rxBytes: sum("envoy_tcp_downstream_cx_rx_bytes_total", { envoy_tcp_prefix: "web_tls" }),
+    // what Envoy read from the TLS service: what passed sitio on its way to the client (the client may
+    // close before all of it is written, e.g. the server's close_notify, so not the listener's tx count)
+    txBytes: sum("envoy_cluster_upstream_cx_rx_bytes_total", { envoy_cluster_name: "tls_service" }),
+  };
+}
+
+/** Every sitio_tls_* series (histograms by their sample count), and the plugin's sitio_tcp_* byte counters, by name and labels. */
+function sitio(s: Sample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of s) {
+    if (x.labels.plugin !== "sitio_tls") continue;
+    if (!x.name.startsWith("sitio_tls_") && !/^sitio_tcp_(rx|tx|unparsed)_bytes_total$/.test(x.name)) continue;
+    if (x.name.endsWith("_bucket") || x.name.endsWith("_sum")) continue;
+    const labels = Object.entries(x.labels).filter(([k]) => k !== "plugin").map(([k, v]) => `${k}="${v}"`).join(",");
+    out[`${x.name}{${labels}}`] = x.value;
+  }
+  return out;
+}
+
+function seriesDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const d = (b[k] ?? 0) - (a[k] ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+function sameSeries(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/** ALPN ids registered with IANA (the label policy keeps these; assembly/labels/label_values.ts). */
+const REGISTERED_ALPN = new Set(["http/0.9", "http/1.0", "http/1.1", "spdy/1", "spdy/2", "spdy/3", "stun.turn", "stun.nat-discovery", "h2", "h2c", "webrtc", "c-webrtc", "ftp", "imap", "pop3", "managesieve", "coap", "xmpp-client", "xmpp-server", "acme-tls/1", "mqtt", "dot", "ntske/1", "sunrpc", "h3", "smb", "irc", "nntp", "nnsp", "doq", "sip/2", "tds/8.0", "dicom", "postgresql", "radius/1.0", "radius/1.1"]);
+
+/** The sitio series one client's connection must add: `rx`/`tx` are the bytes Envoy's tcp_proxy counted for it. */
+function expectedSitio(c: TlsClientCase, rx: number, tx: number): Record<string, number> {
+  const alpn = c.alpn === null ? "none" : REGISTERED_ALPN.has(c.alpn[0]) ? c.alpn[0] : "other";
+  // `localhost` was admitted before the cases ran (beforeAll); every other name by its own ServerHello
+  const sni = c.sni === null ? "none" : c.sni.toLowerCase();
+  const out: Record<string, number> = {
+    [`sitio_tls_connections_total{alpn="${alpn}",sni="${sni}"}`]: 1,
+    [`sitio_tls_rx_bytes_total{sni="${sni}"}`]: rx,
+    [`sitio_tls_tx_bytes_total{sni="${sni}"}`]: tx,
+    [`sitio_tcp_rx_bytes_total{}`]: rx,
+    [`sitio_tcp_tx_bytes_total{}`]: tx,
+  };
+  if (c.expect.version !== null) {
+    out[`sitio_tls_handshakes_total{sni="${sni}",tls_version="${c.expect.version}"}`] = 1;
+    out[`sitio_tls_handshake_duration_microsecond_count{alpn="${alpn}",sni="${sni}"}`] = 1;
+  } else {
+    out[`sitio_tls_handshake_failures_total{reason="alert_protocol_version"}`] = 1;
+  }
+  return out;
+}
+type Counters = ReturnType<typeof counters>;
+
+const delta = (a: Counters, b: Counters) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - a[k as keyof Counters]])) as Counters;
+
+/** What one client must change in Envoy's counters. */
+function expectedDelta(c: TlsClientCase): Counters {
+  const ok = c.expect.version !== null;
+  return {
+    passThrough: 1,
+    handshakes: ok ? 1 : 0,
+    errors: ok ? 0 : 1,
+    tls12: c.expect.version === "TLSv1.2" ? 1 : 0,
+    tls13: c.expect.version === "TLSv1.3" ? 1 : 0,
+    pq: c.expect.group === "X25519MLKEM768" ? 1 : 0,
+    // every other client here settles on X25519 (the server's first choice among their shares)
+    x25519: ok && c.expect.group !== "X25519MLKEM768" ? 1 : 0,
+    responses: ok ? 1 : 0,
+  } as Counters;
+}
+
+describe("real TLS clients through the :18443 listener, sitio's TLS codec on it", () => {
+  beforeAll(async () => {
+    // one handshake for `localhost` first, so every case below counts under it at once (admission: docs/tls.md)
+    await curlTls(envoy.port(18443));
+    await envoy.settle();
+  });
+
+  test("the cases cover every client the issue names", () => {
+    expect(TLS_CLIENT_CASES.map((c) => c.name)).toEqual([
+      "curl-default",
+      "curl-tls12",
+      "curl-http2",
+      "curl-resolve-other",
+      "node-default",
+      "node-no-sni",
+      "node-many-alpn",
+      "openssl-tls12",
+      "openssl-tls13",
+      "openssl-no-sni",
+      "openssl-many-alpn",
+      "openssl-hello-retry",
+      "openssl-tls11-refused",
+      "go-pq",
+      "go-pq-split-records",
+    ]);
+  });
+
+  test.each(TLS_CLIENT_CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const port = envoy.port(18443);
+    const first = await envoy.settle();
+    const before = counters(first);
+    const sitioBefore = sitio(first);
+    const started = performance.now();
+    const { result, capture } = await runTlsClientCase(c, port);
+    const ms = performance.now() - started;
+    if (c.expect.version === null) {
+      expect("failed" in result).toBe(true);
+      expect((result as { failed: string }).failed).toMatch(/alert protocol version/);
+    } else {
+      expect("failed" in result).toBe(false);
+      const r = result as Exclude<typeof result, { failed: string }>;
+      expect(r.body).toBe("example tls body\n");
+      expect({ version: r.version, alpn: r.alpn }).toEqual({ version: c.expect.version, alpn: c.expect.alpn });
+      if (c.expect.group && r.detail) expect(r.detail.group).toBe(c.expect.group);
+    }
+    if (c.reframe) {
+      // the ClientHello reached Envoy as several handshake records
+      expect(capture?.clientRecords.slice(0, SPLIT_CLIENT_HELLO.length)).toEqual(SPLIT_CLIENT_HELLO);
+      expect(capture!.clientRecords.length).toBeGreaterThan(SPLIT_CLIENT_HELLO.length);
+    }
+    const want = expectedDelta(c);
+    const after = await envoy.waitForStats((s) => {
+      const d = delta(before, counters(s));
+      return d.passThrough === want.passThrough && d.handshakes + d.errors === want.handshakes + want.errors && d.responses === want.responses;
+    }, `${c.name}: one connection through web_tls`);
+    const got = delta(before, counters(after));
+    expect({ ...got, rxBytes: 0, txBytes: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0 });
+    // sitio: exactly this connection, its bytes as Envoy counted them (published at sitio's tick, the duration at Envoy's merge)
+    const wantSitio = expectedSitio(c, got.rxBytes, got.txBytes);
+    const sitioAfter = await envoy.waitForStats((s) => sameSeries(seriesDelta(sitioBefore, sitio(s)), wantSitio), `${c.name}: sitio's series`).catch(async () => envoy.scrape());
+    expect(seriesDelta(sitioBefore, sitio(sitioAfter))).toEqual(wantSitio);
+    console.log(`${c.name}: sitio ${Object.entries(wantSitio).map(([k, v]) => `${k} +${v}`).join(", ")}`);
+    console.log(`${c.name}: ${ms.toFixed(0)} ms, ${"failed" in result ? "refused" : `${result.version} ${result.alpn ?? "(no ALPN)"}`}`);
+  });
+});
