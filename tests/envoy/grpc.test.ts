@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as http2 from "node:http2";
-import { ROOT, sleep } from "../harness/envoy.js";
+import { ROOT, SHIPPED_CONFIG, sleep, startEnvoy } from "../harness/envoy.js";
 import { ExampleClient, grpc, type Outcome } from "../harness/grpc_client.js";
 import { EXAMPLE_SERVICE, startGrpcServer, type GrpcServer } from "../harness/grpc_server.js";
 import { series, value, type Sample } from "../harness/prometheus.js";
@@ -235,6 +235,26 @@ describe("HTTP/2 without gRPC (h2c, prior knowledge)", () => {
 });
 
 describe("Envoy's own replies to gRPC calls", () => {
+  test("a gRPC call with no route (the shipped config without its gRPC route) gets Envoy's UNIMPLEMENTED, never sitio's page, not even as its grpc-message", async () => {
+    const shipped = readFileSync(SHIPPED_CONFIG, "utf8");
+    const withoutRoute = shipped.replace(/ {24}# gRPC \(content-type application\/grpc…\), any path[\s\S]*?grpc_timeout_header_offset: 0\.02s \}\n/, "");
+    expect(withoutRoute.length).toBeLessThan(shipped.length);
+    expect(withoutRoute).not.toContain("cluster: grpc_service");
+    const noRoute = await startEnvoy({ name: "grpc-no-route", configText: withoutRoute });
+    const other = new ExampleClient(noRoute.port(18080));
+    try {
+      const r = await other.unary({});
+      expect([code(r), r.details]).toEqual(["UNIMPLEMENTED", ""]);
+      const s = await noRoute.waitForStats((x) => value(x, "sitio_grpc_requests_total", { endpoint: "other", grpc_code: "UNIMPLEMENTED", plugin: PLUGIN }) === 1, "the call counted");
+      expect(value(s, "sitio_http_custom_404_total", { plugin: PLUGIN })).toBe(0);
+      expect(series(s, "sitio_http_requests_total", { plugin: PLUGIN })).toEqual([]);
+    } finally {
+      other.close();
+      await noRoute.stop();
+    }
+  });
+
+
   // last in the file: it stops the example gRPC server
   test("with the server gone, Envoy answers UNAVAILABLE itself: counted, but no evidence for a new method", async () => {
     await server!.close();
