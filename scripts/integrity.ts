@@ -26,7 +26,7 @@ const { values } = parseArgs({
     "show-failures": { type: "string", default: "5" },
     verbose: { type: "boolean", default: false },
     "envoy-log": { type: "boolean", default: false },
-    "classify-at": { type: "string", default: "64" },
+    "classify-at": { type: "string", default: "1024" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -40,7 +40,7 @@ if (values.help) {
   --show-failures K mismatch reports printed in full                      [5]
   --verbose         print each pipeline's whole script
   --classify-at L   group mismatches by whether they start before response #L and
-                    follow a HEAD request at position ≥ L (L: the filter's pending limit) [64]
+                    follow a HEAD request at position ≥ L (L: the filter's pending limit) [1024]
   --envoy-log       Envoy logs wasm at debug (path printed at the end; default: warnings only)`);
   process.exit(0);
 }

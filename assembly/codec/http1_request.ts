@@ -9,9 +9,12 @@
 // transition per byte.
 //
 // The grammar is llhttp's strict mode (the parser in Node.js), checked against
-// its test corpus by tests/conformance.test.ts: its method list (with RTSP and
-// ICE request lines), CRLF line ends only, no obs-fold, one Content-Length,
-// Transfer-Encoding only with `chunked` last and never with Content-Length.
+// its test corpus by tests/host/conformance.test.ts and tests/envoy/conformance.test.ts:
+// its method list (with RTSP and ICE request lines), one Content-Length,
+// Transfer-Encoding only with `chunked` last and never with Content-Length;
+// plus the leniencies of Envoy's own codec, so that every request Envoy
+// would accept is counted (docs/http1.md, "Leniencies"): bare LF line ends,
+// blanks after a chunk size, obs-fold in fields that do not frame the message.
 // Where llhttp reports a request head and then an error (a Transfer-Encoding
 // without chunked), the head is counted too. After a CONNECT or Upgrade request
 // (and its body) the following bytes are held until the codec reports the

@@ -127,9 +127,9 @@ describe("L7 (:18080, sitio_http)", () => {
   });
 });
 
-test("the junk outnumbers the shipped cap of both plugins, so a slot taken by junk would leave the real endpoints out", () => {
+test("the junk outnumbers the shipped cap of every plugin, so a slot taken by junk would leave the real endpoints out", () => {
   const caps = [...readFileSync(SHIPPED_CONFIG, "utf8").matchAll(/"max_distinct": (\d+)/g)].map((m) => Number(m[1]));
-  expect(caps).toEqual([CAP, CAP]);
+  expect(caps).toEqual([CAP, CAP, CAP]); // sitio_web, sitio_http, sitio_tls
   expect(JUNK).toBeGreaterThanOrEqual(10 * CAP);
 });
 

@@ -37,9 +37,9 @@ async function pipelined(port: number, paths: string[]): Promise<void> {
   });
 }
 
-test("the shipped cap is 100 on both sitio_web and sitio_http", () => {
+test("the shipped cap is 100 on sitio_web, sitio_http and sitio_tls", () => {
   const yaml = readFileSync(SHIPPED_CONFIG, "utf8");
-  expect(yaml.match(new RegExp(`"max_distinct": ${CAP}`, "g"))?.length).toBe(2);
+  expect(yaml.match(new RegExp(`"max_distinct": ${CAP}`, "g"))?.length).toBe(3);
 });
 
 for (const workers of [2, 4]) {

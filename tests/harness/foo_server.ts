@@ -56,7 +56,12 @@ function serve(socket: Socket, batchMs: number): void {
     if (waiting.length > 0 && batchMs <= 0) flush();
     else if (waiting.length > 0 && !timer) timer = setTimeout(flush, batchMs);
   });
-  socket.on("end", () => socket.end());
+  // the client is done sending: write the replies still being batched, then close our side
+  socket.on("end", () => {
+    clearTimeout(timer);
+    flush();
+    socket.end();
+  });
   socket.on("error", () => socket.destroy());
   socket.on("close", () => clearTimeout(timer));
 }

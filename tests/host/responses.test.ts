@@ -212,6 +212,26 @@ describe("wasm host: responses and the custom 404 page, every split", () => {
     expect(receive(conn, [NOT_FOUND_HEAD + "content-length: 0\r\n\r\n"])).toBe(KEPT + PAGE_HEAD + PAGE);
     expect(host.value(CUSTOM_404)).toBe(1);
   });
+
+  test("a Transfer-Encoding value longer than the bytes kept for it still ends in chunked: the 404 is framed by its chunks and the 200 after it passes untouched", () => {
+    const { host, root } = setup(CONFIG_404);
+    for (const codings of ["gzip, ".repeat(20) + "chunked", "gzip,".repeat(13) + "chunked", "x".repeat(300) + ", chunked"]) {
+      const notFound = NOT_FOUND_HEAD + `transfer-encoding: ${codings}\r\n\r\n5\r\nnope!\r\n0\r\n\r\n`;
+      const ok = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+      for (const reads of splits(notFound + ok).filter((_, i) => i % 7 === 0)) {
+        const conn = host.connect(root);
+        conn.downstream(get("/missing") + get("/"));
+        expect(receive(conn, reads)).toBe(KEPT + PAGE_HEAD + PAGE + ok);
+        conn.close();
+      }
+    }
+    // a value that merely ends in the letters of chunked (not the token): the body runs until the close, and the page replaces it
+    const conn = host.connect(root);
+    conn.downstream(get("/missing"));
+    const unframed = NOT_FOUND_HEAD + `transfer-encoding: ${"x".repeat(100)}chunked\r\n\r\nbody until the close`;
+    expect(receive(conn, [unframed])).toBe(KEPT + PAGE_HEAD + PAGE);
+    conn.close();
+  });
 });
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
