@@ -244,6 +244,13 @@ export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_
   return stream !== null ? stream.onResponseHeaders(headers, end_of_stream != 0) : 0;
 }
 
+/** Response trailers (a gRPC call's grpc-status); Envoy calls it only for responses that have them. */
+export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
+  collectIfGrown();
+  let stream = httpStreams.get(context_id);
+  return stream !== null ? stream.onResponseTrailers(trailers) : 0;
+}
+
 /** The stream's access-log phase: every request gets one, also local replies and resets. */
 export function proxy_on_log(context_id: u32): void {
   collectIfGrown();

@@ -93,6 +93,12 @@ export enum FilterHeadersStatus {
   StopIteration = 1,
 }
 
+/** ABI `FilterTrailersStatus` returned by the HTTP trailers callbacks. */
+export enum FilterTrailersStatus {
+  Continue = 0,
+  StopIteration = 1,
+}
+
 /** Out-parameters the host writes into. One instance, consumed immediately by each wrapper. */
 @unmanaged
 class OutParams {
@@ -159,6 +165,24 @@ export function property(path: string): string {
   let s = String.UTF8.decodeUnsafe(out.ptr, out.size);
   freeHostMemory(out.ptr);
   return s;
+}
+
+/**
+ * A host property holding an integer (Envoy serialises CEL ints as 8 bytes,
+ * little-endian: `response.flags`, `response.code`), or `fallback` when absent
+ * or not 8 bytes long.
+ */
+export function propertyU64(path: string, fallback: u64): u64 {
+  let key = String.UTF8.encode(path);
+  let k = changetype<usize>(key);
+  for (let i = 0; i < key.byteLength; i++) if (load<u8>(k + <usize>i) == 46) store<u8>(k + <usize>i, 0);
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_property(k, key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return fallback;
+  let v = out.size == 8 ? load<u64>(out.ptr) : fallback;
+  freeHostMemory(out.ptr);
+  return v;
 }
 
 // ---------------------------------------------------------------- shared data

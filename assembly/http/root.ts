@@ -5,7 +5,7 @@
 import { HeaderPair, encodeHeaderPairs, property } from "../abi/host";
 import { Config, FilterKind } from "../config/config";
 import { readPluginConfig } from "../config/plugin_config";
-import { HttpMetrics } from "../metrics/http_metrics";
+import { GrpcMetrics, HttpMetrics } from "../metrics/http_metrics";
 import { HttpStream } from "./stream";
 
 /** The `root_id` this root serves (envoy.yaml). */
@@ -14,6 +14,8 @@ export const HTTP_ROOT_ID = "sitio_http";
 export class HttpRoot {
   config: Config = new Config();
   metrics: HttpMetrics | null = null;
+  /** gRPC calls (content-type application/grpc…) are counted here, not in `metrics`. */
+  grpcMetrics: GrpcMetrics | null = null;
   /** The custom 404 page and its headers, encoded once per configuration. */
   custom404Body: ArrayBuffer = new ArrayBuffer(0);
   custom404Headers: ArrayBuffer = new ArrayBuffer(0);
@@ -31,6 +33,9 @@ export class HttpRoot {
     let metrics = this.metrics;
     if (metrics === null) this.metrics = new HttpMetrics(HTTP_ROOT_ID, plugin, config);
     else metrics.reconfigure(config);
+    let grpc = this.grpcMetrics;
+    if (grpc === null) this.grpcMetrics = new GrpcMetrics(HTTP_ROOT_ID, plugin, config);
+    else grpc.reconfigure(config);
     return true;
   }
 

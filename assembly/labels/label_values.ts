@@ -155,6 +155,87 @@ export function admitsEndpoint(status: i32): bool {
   return status >= 100 && status <= 599 && (status < 400 || status >= 500);
 }
 
+// ---------------------------------------------------------------- gRPC status codes
+
+/** The canonical gRPC status code names, by code (grpc/doc/statuscodes.md). */
+const GRPC_CODE_NAMES: string[] = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
+
+export const GRPC_CANCELLED: i32 = 1;
+export const GRPC_DEADLINE_EXCEEDED: i32 = 4;
+/** What a server answers for a method it does not have: no evidence of an endpoint. */
+export const GRPC_UNIMPLEMENTED: i32 = 12;
+/** `grpcStatusCode`: the stream carried no grpc-status. */
+export const GRPC_NO_STATUS: i32 = -1;
+/** `grpcStatusCode`: a grpc-status that is not a number of at most 9 digits. */
+export const GRPC_BAD_STATUS: i32 = -2;
+
+/** A grpc-status header value (Latin-1 code units) as a number; GRPC_NO_STATUS for "" (absent), GRPC_BAD_STATUS when not 1 to 9 ASCII digits. */
+export function grpcStatusCode(value: string): i32 {
+  let n = value.length;
+  if (n == 0) return GRPC_NO_STATUS;
+  if (n > 9) return GRPC_BAD_STATUS;
+  let code = 0;
+  for (let i = 0; i < n; i++) {
+    let c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return GRPC_BAD_STATUS;
+    code = code * 10 + c;
+  }
+  return code;
+}
+
+/**
+ * The outcome of a finished gRPC stream, as a status code: the grpc-status
+ * it carried (from trailers, or the headers of a trailers-only response);
+ * without one, DEADLINE_EXCEEDED when Envoy ended it at the call's deadline
+ * (grpc-timeout, route max_stream_duration), CANCELLED when the client reset
+ * it, else GRPC_NO_STATUS.
+ */
+export function grpcOutcome(status: i32, envoyDeadline: bool, clientReset: bool): i32 {
+  if (status != GRPC_NO_STATUS) return status;
+  if (envoyDeadline) return GRPC_DEADLINE_EXCEEDED;
+  if (clientReset) return GRPC_CANCELLED;
+  return GRPC_NO_STATUS;
+}
+
+/**
+ * The `grpc_code` label of an outcome: the canonical name of codes 0–16
+ * (`OK`, `NOT_FOUND`, …; note `UNKNOWN` is code 2), `other` for any other
+ * number or a grpc-status that is not one, `unknown` (lower case, sitio's
+ * word) when the stream ended without a status.
+ */
+export function grpcCodeLabel(code: i32): string {
+  if (code == GRPC_NO_STATUS) return UNKNOWN;
+  if (code < 0 || code >= GRPC_CODE_NAMES.length) return OTHER;
+  return unchecked(GRPC_CODE_NAMES[code]);
+}
+
+/**
+ * A grpc-status from the upstream that is evidence of a real gRPC method,
+ * letting its path have a series of its own: any canonical code but
+ * UNIMPLEMENTED, which is what a server answers for a method it does not have.
+ */
+export function admitsGrpcEndpoint(status: i32): bool {
+  return status >= 0 && status < GRPC_CODE_NAMES.length && status != GRPC_UNIMPLEMENTED;
+}
+
 // ---------------------------------------------------------------- plugin names
 
 /** Longest plugin name accepted. */

@@ -7,8 +7,8 @@ import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config/config";
 import { CollapseRules, ENDPOINT_BUFFER_BYTES, endpointLabel } from "../labels/endpoints";
 import { EndpointTable } from "../labels/endpoint_table";
-import { OTHER, methodLabel, statusCodeLabel } from "../labels/label_values";
-import { HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL } from "./metric_table";
+import { OTHER, grpcCodeLabel, methodLabel, statusCodeLabel } from "../labels/label_values";
+import { GRPC_REQUEST_DURATION, GRPC_REQUESTS_TOTAL, HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL } from "./metric_table";
 import { collapseRules } from "./tcp_metrics";
 
 /** The series of one (method, endpoint) pair: its duration, and its request counter by status. */
@@ -114,6 +114,99 @@ export class HttpMetrics {
     }
     let id = HTTP_REQUESTS_TOTAL.series([series.method, endpoint, status, this.plugin]);
     statuses.push(status);
+    series.requests.push(id);
+    return id;
+  }
+}
+
+/** The series of one gRPC endpoint: its duration, and its call counter by grpc_code. */
+class GrpcSeries {
+  codes: string[] = [];
+  requests: u32[] = [];
+  constructor(public duration: u32) {}
+}
+
+/**
+ * The gRPC calls of one plugin in one VM (sitio_grpc_*): the endpoint is the
+ * call's `:path` (`/pkg.Service/Method`), through the same endpoint label
+ * policy as HTTP, with admission and cap of its own (a table of its own in
+ * the shared data, so gRPC methods and HTTP paths each have
+ * `endpoints.max_distinct` slots).
+ */
+export class GrpcMetrics {
+  private plugin: string;
+  private rules: CollapseRules;
+  private endpoints: EndpointTable;
+  private byEndpoint: Array<GrpcSeries | null> = [];
+  private other: GrpcSeries | null = null;
+  private candidateLength: i32 = 0;
+
+  constructor(rootId: string, plugin: string, config: Config) {
+    this.plugin = plugin;
+    this.rules = collapseRules(config);
+    // plugin names hold no "/": this scope cannot meet an HTTP table's
+    this.endpoints = new EndpointTable(rootId + "/" + plugin + "/grpc", config.maxEndpoints);
+  }
+
+  reconfigure(config: Config): void {
+    this.rules = collapseRules(config);
+    this.endpoints.reconfigure(config.maxEndpoints);
+  }
+
+  /** As HttpMetrics.endpointIndex, in the gRPC table. */
+  endpointIndex(path: string): i32 {
+    if (path.length == 0) return ENDPOINT_OTHER;
+    let len = endpointLabelOf(path, this.rules);
+    if (len < 0) return ENDPOINT_OTHER;
+    let i = this.endpoints.find(labelBuffer, len);
+    if (i >= 0) return i;
+    this.candidateLength = len;
+    return ENDPOINT_CANDIDATE;
+  }
+
+  /** As HttpMetrics.admitCandidate, in the gRPC table. */
+  admitCandidate(): i32 {
+    let i = this.endpoints.admit(labelBuffer, this.candidateLength);
+    return i >= 0 ? i : ENDPOINT_OTHER;
+  }
+
+  /** Counts one finished call of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) with its outcome (label_values.grpcOutcome) and records its duration (µs). */
+  report(endpoint: i32, code: i32, durationNs: u64): void {
+    let series: GrpcSeries;
+    let label = OTHER;
+    if (endpoint >= 0) {
+      label = this.endpoints.label(endpoint);
+      series = this.endpointSeries(endpoint, label);
+    } else {
+      let other = this.other;
+      if (other === null) {
+        other = new GrpcSeries(GRPC_REQUEST_DURATION.series([OTHER, this.plugin]));
+        this.other = other;
+      }
+      series = other;
+    }
+    incrementMetric(this.requestsOf(series, label, grpcCodeLabel(code)), 1);
+    recordMetric(series.duration, durationNs / 1000); // microseconds
+  }
+
+  private endpointSeries(index: i32, label: string): GrpcSeries {
+    let by = this.byEndpoint;
+    while (by.length <= index) by.push(null);
+    let s = unchecked(by[index]);
+    if (s === null) {
+      s = new GrpcSeries(GRPC_REQUEST_DURATION.series([label, this.plugin]));
+      unchecked((by[index] = s));
+    }
+    return s;
+  }
+
+  private requestsOf(series: GrpcSeries, endpoint: string, code: string): u32 {
+    let codes = series.codes;
+    for (let i = 0; i < codes.length; i++) {
+      if (unchecked(codes[i]) == code) return unchecked(series.requests[i]);
+    }
+    let id = GRPC_REQUESTS_TOTAL.series([endpoint, code, this.plugin]);
+    codes.push(code);
     series.requests.push(id);
     return id;
   }

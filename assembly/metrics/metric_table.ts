@@ -34,9 +34,10 @@ const ALPN = "alpn";
 const SNI = "sni";
 const TLS_VERSION = "tls_version";
 const REASON = "reason";
+const GRPC_CODE = "grpc_code";
 const P = "plugin";
 /** Every label key; envoy.yaml has one `stats_tags` entry per key. */
-export const LABEL_KEYS: string[] = [METHOD, ENDPOINT, STATUS, DIRECTION, ALPN, SNI, TLS_VERSION, REASON, P];
+export const LABEL_KEYS: string[] = [METHOD, ENDPOINT, STATUS, DIRECTION, ALPN, SNI, TLS_VERSION, REASON, GRPC_CODE, P];
 
 // ---- network (L4) filter
 export const TCP_CONNECTIONS_TOTAL = new MetricFamily("sitio_tcp_connections_total", MetricType.Counter, [P]);
@@ -80,6 +81,11 @@ export const TLS_HANDSHAKE_FAILURES_TOTAL = new MetricFamily("sitio_tls_handshak
 export const HTTP_REQUESTS_TOTAL = new MetricFamily("sitio_http_requests_total", MetricType.Counter, [METHOD, ENDPOINT, STATUS, P]);
 export const HTTP_REQUEST_DURATION = new MetricFamily("sitio_http_request_duration_microsecond", MetricType.Histogram, [METHOD, ENDPOINT, P]);
 export const HTTP_CUSTOM_404_TOTAL = new MetricFamily("sitio_http_custom_404_total", MetricType.Counter, [P]);
+// gRPC calls (content-type application/grpc…) through the HTTP filter, counted here and not in
+// sitio_http_*: one per call (unary or streaming), its outcome, its duration from the request
+// headers to the end of the stream (docs/grpc.md).
+export const GRPC_REQUESTS_TOTAL = new MetricFamily("sitio_grpc_requests_total", MetricType.Counter, [ENDPOINT, GRPC_CODE, P]);
+export const GRPC_REQUEST_DURATION = new MetricFamily("sitio_grpc_request_duration_microsecond", MetricType.Histogram, [ENDPOINT, P]);
 
 // ---- the VM itself (gauges every VM adds its share to, see vm_memory.ts)
 /** Linear memory of the wasm VMs, in bytes (it grows in 64 KiB pages and never shrinks). */

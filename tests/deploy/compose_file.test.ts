@@ -43,10 +43,10 @@ describe("docker-compose.yml", () => {
     for (const name of Object.keys(services)) for (const { host } of binds(name).values()) expect(existsSync(join(ROOT, host)), `${name}: ./${host}`).toBe(true);
   });
 
-  test("the build service writes only to volumes: every bind mount read-only; Envoy and the Foo server wait for it to succeed", () => {
+  test("the build service writes only to volumes: every bind mount read-only; Envoy, the Foo server and the gRPC server wait for it to succeed", () => {
     for (const [container, { ro }] of binds("build")) expect(ro, container).toBe(true);
     expect(services.build.command).toEqual(["node", "scripts/prepare.mjs"]);
-    for (const name of ["envoy", "foo"]) expect(services[name].depends_on, name).toEqual({ build: { condition: "service_completed_successfully" } });
+    for (const name of ["envoy", "foo", "grpc"]) expect(services[name].depends_on, name).toEqual({ build: { condition: "service_completed_successfully" } });
     // Envoy reads build/ from the build service's volume, beside envoy/ (envoy.yaml says build/sitio.wasm).
     const wasmVolume = (services.build.volumes as string[]).find((v) => v.endsWith(":/srv/sitio/build"))!.split(":")[0];
     expect(services.envoy.volumes).toContain(`${wasmVolume}:${services.envoy.working_dir}/build:ro`);
@@ -59,9 +59,20 @@ describe("docker-compose.yml", () => {
       ["build", [], "${NODE_IMAGE:-node:20-slim}"],
       ["envoy", [], "${ENVOY_IMAGE:-envoyproxy/envoy:v1.40.0}"],
       ["foo", [], "${NODE_IMAGE:-node:20-slim}"],
+      ["grpc", [], "${NODE_IMAGE:-node:20-slim}"],
       ["prometheus", ["grafana"], expect.stringMatching(/^\$\{PROMETHEUS_IMAGE:-prom\/prometheus:v\d+\.\d+\.\d+\}$/)],
       ["grafana", ["grafana"], expect.stringMatching(/^\$\{GRAFANA_IMAGE:-grafana\/grafana:\d+\.\d+\.\d+\}$/)],
     ]);
+  });
+
+  test("the gRPC server container listens where envoy.yaml's grpc_service cluster points, and has the proto its server loads", () => {
+    const cluster = /- name: grpc_service\n[\s\S]*?socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"))![1];
+    const command = services.grpc.command as string[];
+    expect(command.slice(0, 4)).toEqual(["node", "--import", "tsx", "scripts/grpc_server.ts"]);
+    expect(command[command.indexOf("--port") + 1]).toBe(cluster);
+    // tests/harness/grpc_server.ts reads ../../envoy/grpc/example.proto
+    expect(binds("grpc").get(`${services.grpc.working_dir}/envoy/grpc`)).toEqual({ host: "envoy/grpc", ro: true });
+    expect(binds("grpc").get(`${services.grpc.working_dir}/tests/harness`)).toEqual({ host: "tests/harness", ro: true });
   });
 });
 

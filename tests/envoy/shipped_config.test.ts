@@ -53,6 +53,9 @@ describe("shipped envoy.yaml", () => {
     expect(mappers[0].body_format_override).toEqual({ text_format_source: { inline_string: "%LOCAL_REPLY_BODY%" }, content_type: page.content_type });
     // the details sitio's own page carries (assembly/http/stream.ts) are the ones the mapper leaves alone
     const details = /const CUSTOM_404_DETAILS = String\.UTF8\.encode\("([^"]+)"\)/.exec(readFileSync(join(ROOT, "assembly/http/stream.ts"), "utf8"))![1];
-    expect(mappers[0].filter.extension_filter.typed_config.expression).toBe(`response.code == 404 && response.code_details != '${details}'`);
+    // …and so are gRPC requests (Envoy would put the page in their grpc-message; tests/envoy/grpc.test.ts)
+    expect(mappers[0].filter.extension_filter.typed_config.expression).toBe(
+      `response.code == 404 && response.code_details != '${details}' && !('content-type' in request.headers && request.headers['content-type'].startsWith('application/grpc'))`,
+    );
   });
 });

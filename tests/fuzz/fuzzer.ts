@@ -4,6 +4,7 @@
 //   - requests counted ≤ what the bytes could hold (exactly the number sent, for well-formed streams);
 //   - rx bytes = bytes sent; unparsed bytes ≤ bytes sent; upstream bytes pass unchanged unless a rewrite is configured;
 //   - the active-connection gauge returns to 0; endpoint labels stay within cap + 1;
+//   - an L7 exchange is counted once, in sitio_grpc_* exactly when it is a gRPC call, and a gRPC call never gets the custom 404;
 //   - a refused configuration is logged, an accepted one serves.
 // One host (one VM) serves many cases, as in Envoy; after a trap a fresh one is started.
 
@@ -26,6 +27,7 @@ const FOO_PLUGIN = "fuzz_foo";
 /** A network plugin that rewrites upstream 404s to its own page. */
 const REWRITE_PLUGIN = "fuzz_404";
 const HTTP_REQS = "sitio_http_requests_total";
+const GRPC_REQS = "sitio_grpc_requests_total";
 /** The default endpoint cap (config.ts DEFAULT_MAX_ENDPOINTS). */
 const CAP = 100;
 
@@ -81,8 +83,10 @@ class Target {
       this.totals.set(key, (this.totals.get(key) ?? 0) + delta);
       const endpoint = /;endpoint=([^;]*)/.exec(m.name);
       if (endpoint) {
-        let set = this.endpoints.get(plugin);
-        if (!set) this.endpoints.set(plugin, (set = new Set()));
+        // gRPC methods have a table (and a cap) of their own
+        const table = family === GRPC_REQS ? `${plugin} grpc` : plugin;
+        let set = this.endpoints.get(table);
+        if (!set) this.endpoints.set(table, (set = new Set()));
         set.add(endpoint[1]);
       }
     };
@@ -96,10 +100,10 @@ class Target {
     return this.totals.get(`${plugin} ${family}`) ?? 0;
   }
 
-  /** Requests counted by every plugin (L4 HTTP, Foo, L7). */
+  /** Requests counted by every plugin (L4 HTTP, Foo, L7 with gRPC calls). */
   allRequests(): number {
     let n = 0;
-    for (const [key, v] of this.totals) if (key.endsWith(` ${REQS}`) || key.endsWith(` ${HTTP_REQS}`)) n += v;
+    for (const [key, v] of this.totals) if (key.endsWith(` ${REQS}`) || key.endsWith(` ${HTTP_REQS}`) || key.endsWith(` ${GRPC_REQS}`)) n += v;
     return n;
   }
 
@@ -194,19 +198,29 @@ function fooCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean,
   check(t.endpointCount(FOO_PLUGIN) <= 1, "Foo: an endpoint label other than '-'");
 }
 
+/** The gRPC rule (http/stream.ts isGrpc): content-type application/grpc, alone or followed by + or ;. */
+const isGrpc = (contentType: string | undefined) => contentType !== undefined && /^application\/grpc($|[+;])/s.test(contentType);
+
 function httpCase(t: Target, input: HttpExchangeInput, check: (ok: boolean, what: string) => void): void {
-  const before = { reqs: t.total(HTTP_REQS, HTTP_PLUGIN), custom: t.total("sitio_http_custom_404_total", HTTP_PLUGIN) };
+  const before = { reqs: t.total(HTTP_REQS, HTTP_PLUGIN), grpc: t.total(GRPC_REQS, HTTP_PLUGIN), custom: t.total("sitio_http_custom_404_total", HTTP_PLUGIN) };
   const x = t.host.http(t.httpRoot);
   if (input.request) x.requestHeaders(input.request);
   let replaced = false;
-  if (input.request && input.response) replaced = x.responseHeaders(input.response).local !== null;
+  if (input.request && input.response) {
+    replaced = x.responseHeaders(input.response, input.trailers === null).local !== null;
+    if (input.trailers && !replaced) x.responseTrailers(input.trailers);
+  }
   x.end();
+  const grpc = input.request !== null && isGrpc(input.request["content-type"]);
   const counted = t.total(HTTP_REQS, HTTP_PLUGIN) - before.reqs;
-  check(counted === 1, `L7: counted ${counted} requests for one exchange`);
-  const is404 = input.request !== null && input.response?.[":status"] === "404";
+  const calls = t.total(GRPC_REQS, HTTP_PLUGIN) - before.grpc;
+  check(counted + calls === 1, `L7: counted ${counted} requests and ${calls} gRPC calls for one exchange`);
+  check(calls === (grpc ? 1 : 0), `L7: ${calls} gRPC calls counted for content-type ${JSON.stringify(input.request?.["content-type"])}`);
+  const is404 = input.request !== null && !grpc && input.response?.[":status"] === "404";
   check(replaced === is404, `L7: custom 404 ${replaced ? "sent" : "not sent"} for status ${JSON.stringify(input.response?.[":status"])}`);
   check(t.total("sitio_http_custom_404_total", HTTP_PLUGIN) - before.custom === (is404 ? 1 : 0), "L7: custom 404 counter");
   check(t.endpointCount(HTTP_PLUGIN) <= CAP + 1, `L7: ${t.endpointCount(HTTP_PLUGIN)} endpoint labels (cap ${CAP} + other)`);
+  check(t.endpointCount(`${HTTP_PLUGIN} grpc`) <= CAP + 1, `L7: ${t.endpointCount(`${HTTP_PLUGIN} grpc`)} gRPC endpoint labels (cap ${CAP} + other)`);
 }
 
 /** Picks the case kind: mostly well-formed and mutated HTTP, some noise, a few huge inputs and configurations. */

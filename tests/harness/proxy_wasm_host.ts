@@ -87,8 +87,8 @@ export class ProxyWasmHost {
   private roots: number[] = [];
   /** Buffers the current callback may read (and, for upstream data, replace). */
   private buffers = new Map<number, Buffer>();
-  /** Host properties by path (segments joined with NUL, as the ABI passes them). */
-  readonly properties = new Map<string, string>();
+  /** Host properties by path (segments joined with NUL, as the ABI passes them): text, or raw bytes (Envoy's ints are 8 bytes LE). */
+  readonly properties = new Map<string, string | Buffer>();
   /** Header maps (by ABI HeaderMapType) the current HTTP callback may read. */
   headerMaps = new Map<number, Headers>();
   /** The last `proxy_send_local_response` of the current HTTP callback, if any. */
@@ -269,7 +269,7 @@ export class ProxyWasmHost {
       proxy_get_property: (pathPtr: number, pathLen: number, ptrOut: number, sizeOut: number) => {
         const v = this.properties.get(this.readString(pathPtr, pathLen));
         if (v === undefined) return Result.NotFound;
-        this.give(Buffer.from(v, "utf8"), ptrOut, sizeOut, "property");
+        this.give(typeof v === "string" ? Buffer.from(v, "utf8") : v, ptrOut, sizeOut, "property");
         return Result.Ok;
       },
       proxy_get_buffer_status: (type: number, lenOut: number, flagsOut: number) => {
@@ -391,7 +391,15 @@ export type Headers = [string, string][];
 
 export interface LocalResponse { status: number; details: string; body: Buffer; headers: Headers; grpcStatus: number }
 
-const enum HeaderMapType { RequestHeaders = 0, ResponseHeaders = 2 }
+const enum HeaderMapType { RequestHeaders = 0, ResponseHeaders = 2, ResponseTrailers = 3 }
+
+/** Envoy's `response.flags` bits (StreamInfo::CoreResponseFlag, measured in Envoy 1.40). */
+export const ResponseFlag = {
+  /** DC: the downstream connection closed. */
+  DownstreamConnectionTermination: 1n << 14n,
+  /** DR: the client reset the stream. */
+  DownstreamRemoteReset: 1n << 28n,
+} as const;
 
 /** The ABI's serialised header pairs: count, (key size, value size)*, then each key and value NUL-terminated. */
 export function decodeHeaderPairs(b: Buffer): Headers {
@@ -412,27 +420,43 @@ export function decodeHeaderPairs(b: Buffer): Headers {
 
 /**
  * One HTTP request driven through the module's L7 callbacks, in Envoy's order:
- * request headers, response headers, then log, done and delete. Header maps stay
- * readable until the end, as in Envoy's access-log phase.
+ * request headers, response headers, response trailers (when the response has
+ * them), then log, done and delete. Header maps stay readable until the end, as
+ * in Envoy's access-log phase.
  */
 export class HttpExchange {
   private request: Headers = [];
   private response: Headers | null = null;
+  private trailers: Headers | null = null;
   /** Envoy's `response.code_details` for this stream: "via_upstream" for an upstream's response, else why Envoy answered itself. */
   codeDetails = "via_upstream";
+  /** Envoy's `response.flags` for this stream (ResponseFlag bits). */
+  responseFlags = 0n;
+  /** The log phase can read the response headers and trailers (Envoy: yes); false plays a host whose log phase cannot. */
+  responseMapsInLog = true;
 
   constructor(readonly host: ProxyWasmHost, readonly id: number) {}
 
-  private run(fn: () => number): number {
+  private run(fn: () => number, logPhase = false): number {
     this.host.properties.set("response\0code_details", this.codeDetails);
+    const flags = Buffer.alloc(8);
+    flags.writeBigUInt64LE(this.responseFlags);
+    this.host.properties.set("response\0flags", flags);
     this.host.headerMaps.clear();
     this.host.headerMaps.set(HeaderMapType.RequestHeaders, this.request);
-    if (this.response) this.host.headerMaps.set(HeaderMapType.ResponseHeaders, this.response);
+    const response = !logPhase || this.responseMapsInLog;
+    if (this.response && response) this.host.headerMaps.set(HeaderMapType.ResponseHeaders, this.response);
+    if (this.trailers && response) this.host.headerMaps.set(HeaderMapType.ResponseTrailers, this.trailers);
     try {
       return fn();
     } finally {
       this.host.headerMaps.clear();
     }
+  }
+
+  /** Envoy parsed the request but answered it before the filter chain ran: only the log phase sees these headers. */
+  requestHeadersLogOnly(headers: Record<string, string>): void {
+    this.request = Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]);
   }
 
   /** proxy_on_request_headers; returns the filter status. */
@@ -455,9 +479,15 @@ export class HttpExchange {
     return { status, local };
   }
 
+  /** proxy_on_response_trailers (Envoy calls it only when the response has trailers); returns the filter status. */
+  responseTrailers(trailers: Record<string, string>): number {
+    this.trailers = Object.entries(trailers).map(([k, v]) => [k.toLowerCase(), v]);
+    return this.run(() => this.host.call("proxy_on_response_trailers", this.id, this.trailers!.length));
+  }
+
   /** The stream ends: proxy_on_log, proxy_on_done, proxy_on_delete. */
   end(): void {
-    this.run(() => this.host.call("proxy_on_log", this.id));
+    this.run(() => this.host.call("proxy_on_log", this.id), true);
     this.host.call("proxy_on_done", this.id);
     this.host.call("proxy_on_delete", this.id);
   }
