@@ -158,25 +158,11 @@ export function admitsEndpoint(status: i32): bool {
 // ---------------------------------------------------------------- gRPC status codes
 
 /** The canonical gRPC status code names, by code (grpc/doc/statuscodes.md). */
-const GRPC_CODE_NAMES: string[] = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
+const GRPC_CODE_NAMES = new WordList(
+  "OK,CANCELLED,UNKNOWN,INVALID_ARGUMENT,DEADLINE_EXCEEDED,NOT_FOUND,ALREADY_EXISTS,PERMISSION_DENIED," +
+    "RESOURCE_EXHAUSTED,FAILED_PRECONDITION,ABORTED,OUT_OF_RANGE,UNIMPLEMENTED,INTERNAL,UNAVAILABLE," +
+    "DATA_LOSS,UNAUTHENTICATED",
+);
 
 export const GRPC_CANCELLED: i32 = 1;
 export const GRPC_DEADLINE_EXCEEDED: i32 = 4;
@@ -224,7 +210,7 @@ export function grpcOutcome(status: i32, envoyDeadline: bool, clientReset: bool)
 export function grpcCodeLabel(code: i32): string {
   if (code == GRPC_NO_STATUS) return UNKNOWN;
   if (code < 0 || code >= GRPC_CODE_NAMES.length) return OTHER;
-  return unchecked(GRPC_CODE_NAMES[code]);
+  return GRPC_CODE_NAMES.word(code);
 }
 
 /**
