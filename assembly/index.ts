@@ -214,6 +214,8 @@ export function proxy_on_tick(root_context_id: u32): void {
   collect();
   let root = networkRoots.get(root_context_id);
   if (root !== null) root.onTick();
+  let httpRoot = httpRoots.get(root_context_id);
+  if (httpRoot !== null) httpRoot.onTick();
 }
 
 // ---------------------------------------------------------------- network (L4) callbacks, in call order
@@ -269,7 +271,9 @@ export function proxy_on_delete(context_id: u32): void {
     networkStreams.delete(context_id);
     return;
   }
-  if (httpStreams.get(context_id) !== null) {
+  let httpStream = httpStreams.get(context_id);
+  if (httpStream !== null) {
+    httpStream.onDelete();
     httpStreams.delete(context_id);
     return;
   }

@@ -291,6 +291,88 @@ export function headerValue(map: HeaderMapType, name: string): string {
   return s;
 }
 
+/** Reads one header's value into `into` (`key`: the name, encoded once by the caller); false when absent. */
+export function readHeader(map: HeaderMapType, key: ArrayBuffer, into: Bytes): bool {
+  into.release();
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return false;
+  into.ptr = out.ptr;
+  into.len = <i32>out.size;
+  return true;
+}
+
+/**
+ * Reads a whole header map in one call into `into`, in the ABI's layout: the
+ * count (u32), a (name size, value size) pair of u32 per header, then each
+ * name and value followed by a NUL. One host call (and one copy into wasm
+ * memory) instead of one per header: HeaderPairs walks it.
+ */
+export function readHeaderPairs(map: HeaderMapType, into: Bytes): bool {
+  into.release();
+  out.ptr = 0;
+  out.size = 0;
+  let r = sdk.proxy_get_header_map_pairs(map, changetype<usize>(out) + offsetof<OutParams>("ptr"), changetype<usize>(out) + offsetof<OutParams>("size"));
+  if (r != WasmResult.Ok || out.ptr == 0) return false;
+  into.ptr = out.ptr;
+  into.len = <i32>out.size;
+  return true;
+}
+
+/**
+ * Walks the pairs `readHeaderPairs` read: `next()` moves to the next header
+ * and sets `name`/`nameLength`/`value`/`valueLength` (pointers into the
+ * view). A malformed layout (sizes that do not fit) ends the walk.
+ */
+export class HeaderPairs {
+  name: usize = 0;
+  nameLength: i32 = 0;
+  value: usize = 0;
+  valueLength: i32 = 0;
+  private sizes: usize = 0;
+  private data: usize = 0;
+  private end: usize = 0;
+  private left: i32 = 0;
+
+  start(b: Bytes): void {
+    this.left = 0;
+    if (b.len < 4) return;
+    let count = load<u32>(b.ptr);
+    if (<u64>count * 8 + 4 > <u64>b.len) return;
+    this.left = <i32>count;
+    this.sizes = b.ptr + 4;
+    this.data = b.ptr + 4 + (<usize>count << 3);
+    this.end = b.ptr + <usize>b.len;
+  }
+
+  next(): bool {
+    if (this.left <= 0) return false;
+    this.left--;
+    let n = load<u32>(this.sizes);
+    let v = load<u32>(this.sizes, 4);
+    this.sizes += 8;
+    if (<u64>n + <u64>v + 2 > <u64>(this.end - this.data)) {
+      this.left = 0;
+      return false;
+    }
+    this.name = this.data;
+    this.nameLength = <i32>n;
+    this.value = this.data + <usize>n + 1;
+    this.valueLength = <i32>v;
+    this.data += <usize>n + <usize>v + 2;
+    return true;
+  }
+
+  /** The current header's name is `lowerName` (names come lower-case from Envoy). */
+  nameIs(lowerName: string): bool {
+    let n = this.nameLength;
+    if (n != lowerName.length) return false;
+    for (let i = 0; i < n; i++) if (<i32>load<u8>(this.name + <usize>i) != lowerName.charCodeAt(i)) return false;
+    return true;
+  }
+}
+
 /** A header name and value for `sendLocalResponse`. */
 export class HeaderPair {
   constructor(public name: string, public value: string) {}

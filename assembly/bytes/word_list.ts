@@ -41,6 +41,21 @@ export class WordList {
     return -1;
   }
 
+  /** The index of word `s`, or -1. */
+  findString(s: string): i32 {
+    let text = this.text;
+    let starts = this.starts;
+    let len = s.length;
+    for (let w = 0; w < this.made.length; w++) {
+      let start = unchecked(starts[w]);
+      if (unchecked(starts[w + 1]) - 1 - start != len) continue;
+      let k = 0;
+      while (k < len && s.charCodeAt(k) == text.charCodeAt(start + k)) k++;
+      if (k == len) return w;
+    }
+    return -1;
+  }
+
   /** Word `i`, the same string object every time. */
   word(i: i32): string {
     let s = unchecked(this.made[i]);

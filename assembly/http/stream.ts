@@ -7,11 +7,30 @@
 // its grpc-status gives (trailers, or the headers of a trailers-only
 // response), and never gets the custom 404 page (docs/grpc.md).
 
-import { FilterHeadersStatus, FilterTrailersStatus, HeaderMapType, LogLevel, WasmResult, headerValue, incrementMetric, log, logLevel, nowNs, property, propertyU64, sendLocalResponse } from "../abi/host";
-import { GRPC_NO_STATUS, admitsEndpoint, admitsGrpcEndpoint, grpcOutcome, grpcStatusCode } from "../labels/label_values";
-import { ENDPOINT_CANDIDATE, GrpcMetrics, HttpMetrics } from "../metrics/http_metrics";
-import { HttpRoot } from "./root";
+import {
+  Bytes,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  HeaderMapType,
+  HeaderPairs,
+  LogLevel,
+  WasmResult,
+  incrementMetric,
+  log,
+  logLevel,
+  nowNs,
+  property,
+  propertyU64,
+  readHeader,
+  readHeaderPairs,
+  sendLocalResponse,
+} from "../abi/host";
 import { decimal } from "../bytes/decimal";
+import { MAX_TARGET_BYTES } from "../codec/http1_request";
+import { GRPC_NO_STATUS, NO_STATUS, admitsEndpoint, admitsGrpcEndpoint, grpcOutcome, grpcStatusCode, methodLabelOf, statusCodeOf, statusKey } from "../labels/label_values";
+import { OTHER } from "../labels/label_values";
+import { ENDPOINT_CANDIDATE } from "../metrics/http_metrics";
+import { HttpRoot } from "./root";
 
 /** `response_code_details` of the custom 404 (shown by Envoy's access log as %RESPONSE_CODE_DETAILS%). */
 const CUSTOM_404_DETAILS = String.UTF8.encode("sitio_custom_404");
@@ -26,32 +45,77 @@ const VIA_UPSTREAM = "via_upstream";
  */
 const MAX_DURATION_TIMEOUT = "max_duration_timeout";
 
+// Header names read one at a time, encoded once.
+const STATUS = String.UTF8.encode(":status");
+const GRPC_STATUS = String.UTF8.encode("grpc-status");
+
+/** One view for every header read (the VM runs one callback at a time). */
+const headers = new Bytes();
+const pairs = new HeaderPairs();
+
 export class HttpStream {
   private root: HttpRoot;
-  private metrics: HttpMetrics;
   private startNs: u64 = 0;
-  private method: string = "";
-  private path: string = "";
-  private status: string = "";
+  /** The method's label (a constant string). */
+  private method: string = OTHER;
+  /** The first bytes of `:path` (at most MAX_TARGET_BYTES), and whether there were more. */
+  private path: Uint8Array = new Uint8Array(MAX_TARGET_BYTES);
+  private pathLength: i32 = 0;
+  private pathTruncated: bool = false;
+  /** The response's `:status` as a number (NO_STATUS until one is seen). */
+  private status: i32 = NO_STATUS;
   private replaced: bool = false;
   private reported: bool = false;
   /** The request is a gRPC call: counted in sitio_grpc_*. */
   private grpc: bool = false;
-  /** The grpc-status the response carried ("" until one is seen). */
-  private grpcStatus: string = "";
+  /** The grpc-status the response carried (GRPC_NO_STATUS until one is seen). */
+  private grpcStatus: i32 = GRPC_NO_STATUS;
 
   constructor(public contextId: u32, root: HttpRoot) {
     this.root = root;
-    this.metrics = root.metrics!;
+  }
+
+  /** Serves a new request with this object (pooled by the root). */
+  reuse(contextId: u32): void {
+    this.contextId = contextId;
+    this.startNs = 0;
+    this.method = OTHER;
+    this.pathLength = 0;
+    this.pathTruncated = false;
+    this.status = NO_STATUS;
+    this.replaced = false;
+    this.reported = false;
+    this.grpc = false;
+    this.grpcStatus = GRPC_NO_STATUS;
   }
 
   /** proxy_on_request_headers: the request starts here. */
-  onRequestHeaders(headers: u32, endOfStream: bool): FilterHeadersStatus {
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     this.startNs = nowNs();
-    this.method = headerValue(HeaderMapType.RequestHeaders, ":method");
-    this.path = headerValue(HeaderMapType.RequestHeaders, ":path");
-    this.grpc = isGrpc(headerValue(HeaderMapType.RequestHeaders, "content-type"));
+    this.readRequestHeaders();
     return FilterHeadersStatus.Continue;
+  }
+
+  /** :method, :path and content-type, from one read of the request's headers. */
+  private readRequestHeaders(): void {
+    if (!readHeaderPairs(HeaderMapType.RequestHeaders, headers)) return;
+    let h = pairs;
+    h.start(headers);
+    while (h.next()) {
+      if (h.nameLength == 0 || h.nameLength > 12) continue;
+      if (h.nameIs(":method")) {
+        this.method = methodLabelOf(h.value, h.valueLength);
+      } else if (h.nameIs(":path")) {
+        let n = h.valueLength;
+        this.pathTruncated = n > MAX_TARGET_BYTES;
+        if (n > MAX_TARGET_BYTES) n = MAX_TARGET_BYTES;
+        memory.copy(this.path.dataStart, h.value, <usize>n);
+        this.pathLength = n;
+      } else if (h.nameIs("content-type")) {
+        this.grpc = isGrpc(h.value, h.valueLength);
+      }
+    }
+    headers.release();
   }
 
   /**
@@ -62,19 +126,18 @@ export class HttpStream {
    * 404s that end at the headers (the router's own 404 has no body callback).
    * A gRPC call keeps its response; a trailers-only one carries its grpc-status here.
    */
-  onResponseHeaders(headers: u32, endOfStream: bool): FilterHeadersStatus {
+  onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     if (this.grpc) {
-      let s = headerValue(HeaderMapType.ResponseHeaders, "grpc-status");
-      if (s.length > 0) this.grpcStatus = s;
+      this.readGrpcStatus(HeaderMapType.ResponseHeaders);
       return FilterHeadersStatus.Continue;
     }
-    this.status = headerValue(HeaderMapType.ResponseHeaders, ":status");
+    this.status = readStatus();
     let root = this.root;
-    if (this.status == "404" && root.config.custom404 && !this.replaced) {
+    if (this.status == 404 && root.config.custom404 && !this.replaced) {
       this.replaced = true;
       let r = sendLocalResponse(404, CUSTOM_404_DETAILS, root.custom404Body, root.custom404Headers);
       if (r == WasmResult.Ok) {
-        incrementMetric(this.metrics.custom404, 1);
+        incrementMetric(root.metrics!.custom404, 1);
         return FilterHeadersStatus.StopIteration;
       }
       if (logLevel() <= LogLevel.Warn) log(LogLevel.Warn, "sitio: custom 404 not sent: " + decimal(r));
@@ -83,12 +146,16 @@ export class HttpStream {
   }
 
   /** proxy_on_response_trailers: a gRPC call's grpc-status, after its response messages. */
-  onResponseTrailers(trailers: u32): FilterTrailersStatus {
-    if (this.grpc) {
-      let s = headerValue(HeaderMapType.ResponseTrailers, "grpc-status");
-      if (s.length > 0) this.grpcStatus = s;
-    }
+  onResponseTrailers(trailerCount: u32): FilterTrailersStatus {
+    if (this.grpc) this.readGrpcStatus(HeaderMapType.ResponseTrailers);
     return FilterTrailersStatus.Continue;
+  }
+
+  private readGrpcStatus(map: HeaderMapType): void {
+    if (!readHeader(map, GRPC_STATUS, headers)) return;
+    let s = grpcStatusCode(headers.ptr, headers.len);
+    headers.release();
+    if (s != GRPC_NO_STATUS) this.grpcStatus = s;
   }
 
   /** proxy_on_log: the stream is over (completed, answered locally, or reset); count it once. */
@@ -99,9 +166,7 @@ export class HttpStream {
     if (this.startNs == 0) {
       // No request-headers callback (e.g. Envoy refused the request): the access-log phase still has the headers.
       this.startNs = end;
-      this.method = headerValue(HeaderMapType.RequestHeaders, ":method");
-      this.path = headerValue(HeaderMapType.RequestHeaders, ":path");
-      this.grpc = isGrpc(headerValue(HeaderMapType.RequestHeaders, "content-type"));
+      this.readRequestHeaders();
     }
     let durationNs = end > this.startNs ? end - this.startNs : 0;
     if (this.grpc) {
@@ -110,34 +175,46 @@ export class HttpStream {
     }
     // The status seen in onResponseHeaders is final (a custom 404 keeps 404); only a stream
     // that never reached that hook needs the access-log phase's headers.
-    let status = this.status.length > 0 ? this.status : headerValue(HeaderMapType.ResponseHeaders, ":status");
-    let metrics = this.metrics;
-    let endpoint = metrics.endpointIndex(this.path);
+    let status = this.status != NO_STATUS ? this.status : readStatus();
+    let metrics = this.root.metrics!;
+    let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new endpoint gets in with a response from the upstream (not Envoy's own local reply) that is not a 4xx
-    if (endpoint == ENDPOINT_CANDIDATE && admitsEndpoint(statusCode(status)) && property("response.code_details") == VIA_UPSTREAM) {
+    if (endpoint == ENDPOINT_CANDIDATE && admitsEndpoint(status) && property("response.code_details") == VIA_UPSTREAM) {
       endpoint = metrics.admitCandidate();
     }
-    metrics.report(this.method, endpoint, status, durationNs);
+    metrics.report(this.method, endpoint, statusKey(status), durationNs);
   }
 
   private reportGrpc(durationNs: u64): void {
-    let value = this.grpcStatus;
-    if (value.length == 0) {
+    if (this.grpcStatus == GRPC_NO_STATUS) {
       // a stream whose response hooks did not run: the access-log phase's trailers, then headers
-      value = headerValue(HeaderMapType.ResponseTrailers, "grpc-status");
-      if (value.length == 0) value = headerValue(HeaderMapType.ResponseHeaders, "grpc-status");
+      this.readGrpcStatus(HeaderMapType.ResponseTrailers);
+      if (this.grpcStatus == GRPC_NO_STATUS) this.readGrpcStatus(HeaderMapType.ResponseHeaders);
     }
-    let status = grpcStatusCode(value);
+    let status = this.grpcStatus;
     let details = property("response.code_details");
     let code = grpcOutcome(status, details == MAX_DURATION_TIMEOUT, status == GRPC_NO_STATUS && clientReset());
     let metrics = this.root.grpcMetrics!;
-    let endpoint = metrics.endpointIndex(this.path);
+    let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new method gets in with a grpc-status from the upstream other than UNIMPLEMENTED
     if (endpoint == ENDPOINT_CANDIDATE && admitsGrpcEndpoint(status) && details == VIA_UPSTREAM) {
       endpoint = metrics.admitCandidate();
     }
     metrics.report(endpoint, code, durationNs);
   }
+
+  /** proxy_on_delete: the request is over; the object may serve a later one. */
+  onDelete(): void {
+    this.root.release(this);
+  }
+}
+
+/** The response's `:status` as a number, or NO_STATUS. */
+function readStatus(): i32 {
+  if (!readHeader(HeaderMapType.ResponseHeaders, STATUS, headers)) return NO_STATUS;
+  let code = statusCodeOf(headers.ptr, headers.len);
+  headers.release();
+  return code;
 }
 
 /**
@@ -161,24 +238,12 @@ function clientReset(): bool {
  * Grpc::Common::hasGrpcContentType reads it; `application/grpc-web…` is not
  * gRPC (its status travels in the body) and stays an HTTP request.
  */
-function isGrpc(contentType: string): bool {
+function isGrpc(p: usize, len: i32): bool {
   const prefix = "application/grpc";
   let n = prefix.length;
-  if (contentType.length < n) return false;
-  for (let i = 0; i < n; i++) if (contentType.charCodeAt(i) != prefix.charCodeAt(i)) return false;
-  if (contentType.length == n) return true;
-  let c = contentType.charCodeAt(n);
+  if (len < n) return false;
+  for (let i = 0; i < n; i++) if (<i32>load<u8>(p + <usize>i) != prefix.charCodeAt(i)) return false;
+  if (len == n) return true;
+  let c = <i32>load<u8>(p + <usize>n);
   return c == 43 /* + */ || c == 59 /* ; */;
-}
-
-/** `:status` as a number (0 when it is not three digits). */
-function statusCode(status: string): i32 {
-  if (status.length != 3) return 0;
-  let code = 0;
-  for (let i = 0; i < 3; i++) {
-    let c = status.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return 0;
-    code = code * 10 + c;
-  }
-  return code;
 }

@@ -96,14 +96,18 @@ export function escapeBytes(ptr: usize, len: i32, out: Uint8Array, max: i32): i3
 // ---------------------------------------------------------------- methods
 
 /** Method labels: the standard nine keep their name; any other method is `other` (clients choose methods freely). */
-const KNOWN_METHODS: string[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+const KNOWN_METHODS = new WordList("GET,HEAD,POST,PUT,DELETE,CONNECT,OPTIONS,TRACE,PATCH");
 
-/** The label of a request method named by a client or by Envoy. */
+/** The label of a request method named by a client (the L4 decoder's constant name). */
 export function methodLabel(method: string): string {
-  for (let i = 0; i < KNOWN_METHODS.length; i++) {
-    if (unchecked(KNOWN_METHODS[i]) == method) return unchecked(KNOWN_METHODS[i]);
-  }
-  return OTHER;
+  let i = KNOWN_METHODS.findString(method);
+  return i >= 0 ? KNOWN_METHODS.word(i) : OTHER;
+}
+
+/** The label of a request method in `len` bytes at `p` (L7: `:method`). */
+export function methodLabelOf(p: usize, len: i32): string {
+  let i = KNOWN_METHODS.find(p, len);
+  return i >= 0 ? KNOWN_METHODS.word(i) : OTHER;
 }
 
 // ---------------------------------------------------------------- statuses
@@ -125,22 +129,41 @@ function registeredStatus(code: i32): bool {
   return code <= 508 || code == 510 || code == 511;
 }
 
-/**
- * L7 responses (`:status` as Envoy gives it): a registered code as itself
- * (`404`), any other code as its class (`599` → `5xx`, so an upstream cannot
- * mint series), `unknown` when the stream ended without a response.
- */
-export function statusCodeLabel(status: string): string {
-  if (status.length != 3) return UNKNOWN;
+/** `statusCodeOf` of a status that is absent or not three digits from 100 to 599. */
+export const NO_STATUS: i32 = -1;
+
+/** A `:status` value in `len` bytes at `p` as its code, or NO_STATUS. */
+export function statusCodeOf(p: usize, len: i32): i32 {
+  if (len != 3) return NO_STATUS;
   let code = 0;
   for (let i = 0; i < 3; i++) {
-    let c = status.charCodeAt(i);
-    if (c < 48 || c > 57) return UNKNOWN;
-    code = code * 10 + (c - 48);
+    let c = <i32>load<u8>(p + <usize>i) - 48;
+    if (c < 0 || c > 9) return NO_STATUS;
+    code = code * 10 + c;
   }
-  if (code < 100 || code > 599) return UNKNOWN;
-  if (registeredStatus(code)) return status;
-  return unchecked(STATUS_CLASSES[code / 100 - 1]);
+  return code >= 100 && code <= 599 ? code : NO_STATUS;
+}
+
+/**
+ * What L7 responses with this code share a series by: the code itself when
+ * registered, its class (-2 for 1xx … -6 for 5xx) otherwise, NO_STATUS (-1)
+ * when there was none.
+ */
+export function statusKey(code: i32): i32 {
+  if (code == NO_STATUS) return NO_STATUS;
+  return registeredStatus(code) ? code : -1 - code / 100;
+}
+
+/**
+ * The L7 status label of a statusKey: a registered code as itself (`404`), any
+ * other code as its class (`599` → `5xx`, so an upstream cannot mint series),
+ * `unknown` when the stream ended without a response or the status is not three
+ * digits from 100 to 599.
+ */
+export function statusKeyLabel(key: i32): string {
+  if (key == NO_STATUS) return UNKNOWN;
+  if (key < 0) return unchecked(STATUS_CLASSES[-key - 2]);
+  return decimal(key);
 }
 
 // ---------------------------------------------------------------- admission
@@ -173,14 +196,13 @@ export const GRPC_NO_STATUS: i32 = -1;
 /** `grpcStatusCode`: a grpc-status that is not a number of at most 9 digits. */
 export const GRPC_BAD_STATUS: i32 = -2;
 
-/** A grpc-status header value (Latin-1 code units) as a number; GRPC_NO_STATUS for "" (absent), GRPC_BAD_STATUS when not 1 to 9 ASCII digits. */
-export function grpcStatusCode(value: string): i32 {
-  let n = value.length;
+/** A grpc-status value in `n` bytes at `p` as a number; GRPC_NO_STATUS when empty, GRPC_BAD_STATUS when not 1 to 9 ASCII digits. */
+export function grpcStatusCode(p: usize, n: i32): i32 {
   if (n == 0) return GRPC_NO_STATUS;
   if (n > 9) return GRPC_BAD_STATUS;
   let code = 0;
   for (let i = 0; i < n; i++) {
-    let c = value.charCodeAt(i) - 48;
+    let c = <i32>load<u8>(p + <usize>i) - 48;
     if (c < 0 || c > 9) return GRPC_BAD_STATUS;
     code = code * 10 + c;
   }

@@ -7,13 +7,14 @@ import { incrementMetric, recordMetric } from "../abi/host";
 import { Config } from "../config/config";
 import { CollapseRules, ENDPOINT_BUFFER_BYTES, endpointLabel } from "../labels/endpoints";
 import { EndpointTable } from "../labels/endpoint_table";
-import { OTHER, grpcCodeLabel, methodLabel, statusCodeLabel } from "../labels/label_values";
+import { OTHER, grpcCodeLabel, statusKeyLabel } from "../labels/label_values";
 import { GRPC_REQUEST_DURATION, GRPC_REQUESTS_TOTAL, HTTP_CUSTOM_404_TOTAL, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL } from "./metric_table";
 import { collapseRules } from "./tcp_metrics";
 
 /** The series of one (method, endpoint) pair: its duration, and its request counter by status. */
 class MethodSeries {
-  statuses: string[] = [];
+  /** label_values.statusKey of each request counter. */
+  statuses: i32[] = [];
   requests: u32[] = [];
   constructor(public method: string, public duration: u32) {}
 }
@@ -52,13 +53,14 @@ export class HttpMetrics {
   }
 
   /**
-   * The endpoint of an L7 `:path` (Latin-1 code units): its index if it is
-   * admitted, ENDPOINT_OTHER when it cannot have a series of its own, or
-   * ENDPOINT_CANDIDATE when it is not admitted yet (`admitCandidate` lets it in).
+   * The endpoint of an L7 `:path` (its first `len` bytes at `p`; `truncated`:
+   * it was longer): its index if it is admitted, ENDPOINT_OTHER when it cannot
+   * have a series of its own, or ENDPOINT_CANDIDATE when it is not admitted yet
+   * (`admitCandidate` lets it in).
    */
-  endpointIndex(path: string): i32 {
-    if (path.length == 0) return ENDPOINT_OTHER; // no :path: Envoy refused the request before parsing it
-    let len = endpointLabelOf(path, this.rules);
+  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
+    if (len == 0) return ENDPOINT_OTHER; // no :path: Envoy refused the request before parsing it
+    len = endpointLabel(p, len, truncated, this.rules, labelBuffer);
     if (len < 0) return ENDPOINT_OTHER;
     let i = this.endpoints.find(labelBuffer, len);
     if (i >= 0) return i;
@@ -72,16 +74,20 @@ export class HttpMetrics {
     return i >= 0 ? i : ENDPOINT_OTHER;
   }
 
-  /** Counts one finished request of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) and records its duration (µs). */
-  report(method: string, endpoint: i32, status: string, durationNs: u64): void {
+  /**
+   * Counts one finished request of an endpoint index (or ENDPOINT_OTHER /
+   * ENDPOINT_CANDIDATE: `other`), its method label and status key
+   * (label_values.statusKey), and records its duration (µs).
+   */
+  report(method: string, endpoint: i32, status: i32, durationNs: u64): void {
     let by = this.other;
     let label = OTHER;
     if (endpoint >= 0) {
       by = this.endpointSeries(endpoint);
       label = this.endpoints.label(endpoint);
     }
-    let series = this.methodSeries(by, methodLabel(method), label);
-    incrementMetric(this.requestsOf(series, label, statusCodeLabel(status)), 1);
+    let series = this.methodSeries(by, method, label);
+    incrementMetric(this.requestsOf(series, label, status), 1);
     recordMetric(series.duration, durationNs / 1000); // microseconds
   }
 
@@ -107,12 +113,12 @@ export class HttpMetrics {
     return s;
   }
 
-  private requestsOf(series: MethodSeries, endpoint: string, status: string): u32 {
+  private requestsOf(series: MethodSeries, endpoint: string, status: i32): u32 {
     let statuses = series.statuses;
     for (let i = 0; i < statuses.length; i++) {
       if (unchecked(statuses[i]) == status) return unchecked(series.requests[i]);
     }
-    let id = HTTP_REQUESTS_TOTAL.series([series.method, endpoint, status, this.plugin]);
+    let id = HTTP_REQUESTS_TOTAL.series([series.method, endpoint, statusKeyLabel(status), this.plugin]);
     statuses.push(status);
     series.requests.push(id);
     return id;
@@ -154,9 +160,9 @@ export class GrpcMetrics {
   }
 
   /** As HttpMetrics.endpointIndex, in the gRPC table. */
-  endpointIndex(path: string): i32 {
-    if (path.length == 0) return ENDPOINT_OTHER;
-    let len = endpointLabelOf(path, this.rules);
+  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
+    if (len == 0) return ENDPOINT_OTHER;
+    len = endpointLabel(p, len, truncated, this.rules, labelBuffer);
     if (len < 0) return ENDPOINT_OTHER;
     let i = this.endpoints.find(labelBuffer, len);
     if (i >= 0) return i;
@@ -212,10 +218,3 @@ export class GrpcMetrics {
   }
 }
 
-/** The endpoint label of an L7 `:path` (Latin-1 code units), into labelBuffer. */
-function endpointLabelOf(path: string, rules: CollapseRules): i32 {
-  let n = path.length;
-  let bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) unchecked((bytes[i] = <u8>path.charCodeAt(i)));
-  return endpointLabel(bytes.dataStart, n, false, rules, labelBuffer);
-}

@@ -306,6 +306,12 @@ export class ProxyWasmHost {
         this.give(Buffer.from(found[1], "latin1"), ptrOut, sizeOut, "header");
         return Result.Ok;
       },
+      proxy_get_header_map_pairs: (type: number, ptrOut: number, sizeOut: number) => {
+        const map = this.headerMaps.get(type);
+        if (!map) return Result.BadArgument;
+        this.give(encodeHeaderPairs(map), ptrOut, sizeOut, "header");
+        return Result.Ok;
+      },
       proxy_send_local_response: (status: number, detailsPtr: number, detailsLen: number, bodyPtr: number, bodyLen: number, headersPtr: number, headersLen: number, grpcStatus: number) => {
         this.localResponse = {
           status,
@@ -384,6 +390,21 @@ export class Connection {
     this.host.call("proxy_on_done", this.id);
     this.host.call("proxy_on_delete", this.id);
   }
+}
+
+/** Serialises a header map as the ABI does: count, (name size, value size) per pair, then each name and value NUL-terminated. */
+export function encodeHeaderPairs(pairs: Headers): Buffer {
+  const head = Buffer.alloc(4 + 8 * pairs.length);
+  head.writeUInt32LE(pairs.length, 0);
+  const parts: Buffer[] = [head];
+  pairs.forEach(([k, v], i) => {
+    const key = Buffer.from(k, "latin1");
+    const value = Buffer.from(v, "latin1");
+    head.writeUInt32LE(key.length, 4 + 8 * i);
+    head.writeUInt32LE(value.length, 8 + 8 * i);
+    parts.push(key, Buffer.from([0]), value, Buffer.from([0]));
+  });
+  return Buffer.concat(parts);
 }
 
 /** Header pairs, names in lower case (as Envoy hands them to filters). */

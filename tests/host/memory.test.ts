@@ -81,7 +81,7 @@ describe("wasm host: cost contract", () => {
     let warm = { memory: 0, heap: 0 };
     const heap = () => host.value("sitio_wasm_heap_bytes;plugin=p");
     for (let round = 0; round < ROUNDS; round++) {
-      // L7: :method and :path read in proxy_on_request_headers, :status in proxy_on_response_headers,
+      // L7: the request's header map read once in proxy_on_request_headers, :status in proxy_on_response_headers,
       // response.code_details in proxy_on_log (until the endpoint is admitted); each copy freed through freeHostMemory
       phase = "l7";
       const ex = host.http(http);
@@ -102,7 +102,7 @@ describe("wasm host: cost contract", () => {
     // (the last round ticked too: ROUNDS is a multiple of TICK_EVERY, so both readings follow the same steps)
     expect(ROUNDS % TICK_EVERY).toBe(0);
     const reads = given.filter((g) => g.of !== "shared_data");
-    expect(reads.filter((g) => g.phase === "l7" && g.of === "header")).toHaveLength(3 * ROUNDS); // :method, :path, :status
+    expect(reads.filter((g) => g.phase === "l7" && g.of === "header")).toHaveLength(2 * ROUNDS); // the request's headers in one read, then :status
     expect(reads.filter((g) => g.phase === "l4" && g.of === "buffer")).toHaveLength(4 * ROUNDS); // three client reads, one upstream read
     // every header, property and buffer copy, L7 and L4 alike, came in one block: the scratch block
     // that served the first copy of all (a header read gave it back, so the next L4 read got it)
