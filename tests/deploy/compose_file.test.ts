@@ -40,7 +40,8 @@ describe("docker-compose.yml", () => {
   });
 
   test("every bind-mounted path exists in the repository", () => {
-    for (const name of Object.keys(services)) for (const { host } of binds(name).values()) expect(existsSync(join(ROOT, host)), `${name}: ./${host}`).toBe(true);
+    for (const name of Object.keys(services))
+      for (const { host } of binds(name).values()) expect(existsSync(join(ROOT, host)), `${name}: ./${host}`).toBe(true);
   });
 
   test("the build service writes only to volumes: every bind mount read-only; Envoy, the Foo server and the gRPC server wait for it to succeed", () => {
@@ -66,7 +67,9 @@ describe("docker-compose.yml", () => {
   });
 
   test("the gRPC server container listens where envoy.yaml's grpc_service cluster points, and has the proto its server loads", () => {
-    const cluster = /- name: grpc_service\n[\s\S]*?socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"))![1];
+    const cluster = /- name: grpc_service\n[\s\S]*?socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(
+      readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"),
+    )![1];
     const command = services.grpc.command as string[];
     expect(command.slice(0, 4)).toEqual(["node", "--import", "tsx", "scripts/grpc_server.ts"]);
     expect(command[command.indexOf("--port") + 1]).toBe(cluster);
@@ -82,7 +85,9 @@ describe("the grafana profile, by construction", () => {
     expect(binds("prometheus").get(config)).toEqual({ host: "envoy/prometheus.yml", ro: true });
     const scrape = yamlFile("envoy/prometheus.yml").scrape_configs[0];
     expect(scrape.metrics_path).toBe("/stats/prometheus");
-    const admin = /admin:\s*\n\s*address:\s*\n\s*socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"))![1];
+    const admin = /admin:\s*\n\s*address:\s*\n\s*socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(
+      readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"),
+    )![1];
     expect(scrape.static_configs[0].targets).toEqual([`127.0.0.1:${admin}`]);
   });
 

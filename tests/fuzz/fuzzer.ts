@@ -165,7 +165,10 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
   host.logs.length = 0;
   const id = host.tryCreateRoot("sitio_network", CONFIG_PLUGIN, bytes);
   if (id === null) {
-    check(host.logs.some((l) => l.level >= 4 && l.message.includes("invalid configuration")), "a refused configuration was not logged");
+    check(
+      host.logs.some((l) => l.level >= 4 && l.message.includes("invalid configuration")),
+      "a refused configuration was not logged",
+    );
     return;
   }
   // An accepted configuration serves: one connection, one request (HTTP/1.x plugins only).
@@ -182,7 +185,12 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
 
 function fooCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
   const f = (family: string) => t.total(family, FOO_PLUGIN);
-  const before = { reqs: f(REQS), resp: f("sitio_tcp_responses_total"), unmatched: f("sitio_tcp_unmatched_responses_total"), rx: f("sitio_tcp_rx_bytes_total") };
+  const before = {
+    reqs: f(REQS),
+    resp: f("sitio_tcp_responses_total"),
+    unmatched: f("sitio_tcp_unmatched_responses_total"),
+    rx: f("sitio_tcp_rx_bytes_total"),
+  };
   const conn = t.host.connect(t.fooRoot);
   interleave(r, conn, input, check);
   conn.close();
@@ -244,7 +252,20 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
   const started = Date.now();
   const wasm = opts.wasm ?? DEBUG_WASM;
   const from = opts.from ?? 0;
-  const report: FuzzReport = { cases: 0, traps: 0, failures: [], violations: 0, requestsCounted: 0, bytesIn: 0, kinds: {}, kindsMs: {}, memoryAfterWarmup: 0, memoryEnd: 0, memoryMax: 0, ms: 0 };
+  const report: FuzzReport = {
+    cases: 0,
+    traps: 0,
+    failures: [],
+    violations: 0,
+    requestsCounted: 0,
+    bytesIn: 0,
+    kinds: {},
+    kindsMs: {},
+    memoryAfterWarmup: 0,
+    memoryEnd: 0,
+    memoryMax: 0,
+    ms: 0,
+  };
   const warmup = Math.min(2000, Math.ceil(opts.cases / 10));
   let t = new Target(wasm);
   let requestsBefore = 0;

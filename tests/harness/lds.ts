@@ -26,7 +26,11 @@ export function splitListeners(shipped: string): { bootstrap: string; resources:
   if (start < 0 || end < 0) throw new Error("envoy.yaml: no `  listeners:` section under static_resources");
   const listenerLines = lines.slice(start + 1, end);
   const resources = listenerLines
-    .map((l) => (l.startsWith("    - name:") ? `  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener\n    name:${l.slice("    - name:".length)}` : l.slice(2)))
+    .map((l) =>
+      l.startsWith("    - name:")
+        ? `  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener\n    name:${l.slice("    - name:".length)}`
+        : l.slice(2),
+    )
     .join("\n");
   const bootstrap = [...lines.slice(0, start), ...lines.slice(end)].join("\n");
   return { bootstrap, resources: `resources:\n${resources}\n` };

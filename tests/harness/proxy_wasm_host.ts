@@ -8,11 +8,33 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-const enum Result { Ok = 0, NotFound = 1, BadArgument = 2, Empty = 7, CasMismatch = 8, Unimplemented = 12 }
-export const enum BufferType { HttpRequestBody = 0, HttpResponseBody = 1, Downstream = 2, Upstream = 3, PluginConfiguration = 7 }
-export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
+const enum Result {
+  Ok = 0,
+  NotFound = 1,
+  BadArgument = 2,
+  Empty = 7,
+  CasMismatch = 8,
+  Unimplemented = 12,
+}
+export const enum BufferType {
+  HttpRequestBody = 0,
+  HttpResponseBody = 1,
+  Downstream = 2,
+  Upstream = 3,
+  PluginConfiguration = 7,
+}
+export const enum MetricType {
+  Counter = 0,
+  Gauge = 1,
+  Histogram = 2,
+}
 
-export interface Metric { name: string; type: MetricType; value: number; samples: number[] }
+export interface Metric {
+  name: string;
+  type: MetricType;
+  value: number;
+  samples: number[];
+}
 
 /** What a host copy into module memory holds (the host call that made it). */
 export type Copied = "property" | "buffer" | "header" | "shared_data";
@@ -306,7 +328,16 @@ export class ProxyWasmHost {
         this.give(Buffer.from(found[1], "latin1"), ptrOut, sizeOut, "header");
         return Result.Ok;
       },
-      proxy_send_local_response: (status: number, detailsPtr: number, detailsLen: number, bodyPtr: number, bodyLen: number, headersPtr: number, headersLen: number, grpcStatus: number) => {
+      proxy_send_local_response: (
+        status: number,
+        detailsPtr: number,
+        detailsLen: number,
+        bodyPtr: number,
+        bodyLen: number,
+        headersPtr: number,
+        headersLen: number,
+        grpcStatus: number,
+      ) => {
         this.localResponse = {
           status,
           details: this.readString(detailsPtr, detailsLen),
@@ -363,7 +394,10 @@ export class ProxyWasmHost {
 
 /** One network connection driven through the module's L4 callbacks. */
 export class Connection {
-  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+  constructor(
+    readonly host: ProxyWasmHost,
+    readonly id: number,
+  ) {}
 
   /** Client → upstream bytes (observed by sitio, never changed). */
   downstream(bytes: Buffer | string, endOfStream = false): void {
@@ -389,9 +423,19 @@ export class Connection {
 /** Header pairs, names in lower case (as Envoy hands them to filters). */
 export type Headers = [string, string][];
 
-export interface LocalResponse { status: number; details: string; body: Buffer; headers: Headers; grpcStatus: number }
+export interface LocalResponse {
+  status: number;
+  details: string;
+  body: Buffer;
+  headers: Headers;
+  grpcStatus: number;
+}
 
-const enum HeaderMapType { RequestHeaders = 0, ResponseHeaders = 2, ResponseTrailers = 3 }
+const enum HeaderMapType {
+  RequestHeaders = 0,
+  ResponseHeaders = 2,
+  ResponseTrailers = 3,
+}
 
 /** Envoy's `response.flags` bits (StreamInfo::CoreResponseFlag, measured in Envoy 1.40). */
 export const ResponseFlag = {
@@ -435,7 +479,10 @@ export class HttpExchange {
   /** The log phase can read the response headers and trailers (Envoy: yes); false plays a host whose log phase cannot. */
   responseMapsInLog = true;
 
-  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+  constructor(
+    readonly host: ProxyWasmHost,
+    readonly id: number,
+  ) {}
 
   private run(fn: () => number, logPhase = false): number {
     this.host.properties.set("response\0code_details", this.codeDetails);

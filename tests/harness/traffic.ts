@@ -76,7 +76,11 @@ export interface HttpResult {
 }
 
 /** One HTTP request with Node's client (keep-alive when `agent` is shared). */
-export function httpRequest(port: number, path: string, opts: { method?: string; body?: string; agent?: Agent; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+export function httpRequest(
+  port: number,
+  path: string,
+  opts: { method?: string; body?: string; agent?: Agent; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
   return new Promise((ok, fail) => {
     const req = request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", agent: opts.agent, headers: opts.headers }, (res) => {
       const parts: Buffer[] = [];
