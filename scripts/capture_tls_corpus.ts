@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       captures: manifest,
     };
     // two-space JSON with arrays of numbers and strings kept on one line
-    const text = JSON.stringify(doc, null, 2).replace(/\[\s+([^\[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.replace(/,\s+/g, ", ")}]`);
+    const text = JSON.stringify(doc, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.replace(/,\s+/g, ", ")}]`);
     writeFileSync(join(OUT, "manifest.json"), text + "\n");
   } finally {
     for (const r of relays) await r.close();

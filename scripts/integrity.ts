@@ -14,7 +14,16 @@ import { parseArgs } from "node:util";
 import { startEnvoy } from "../tests/harness/envoy.js";
 import { startPipelineUpstream } from "../tests/harness/pipeline_upstream.js";
 import { describe, generatePipeline, shippedPage } from "../tests/harness/pipelines.js";
-import { addCounts, countsDelta, emptyCounts, runPipeline, runPool, sitioCounts, type PipelineResult } from "../tests/harness/integrity.js";
+import {
+  addCounts,
+  countsDelta,
+  emptyCounts,
+  runPipeline,
+  runPool,
+  sitioCounts,
+  type ExpectedCounts,
+  type PipelineResult,
+} from "../tests/harness/integrity.js";
 
 const { values } = parseArgs({
   options: {
@@ -116,7 +125,7 @@ try {
   await runPool(total, concurrency, (i) => runPipeline(port, upstream, page, generatePipeline(seed, from + i, { maxDepth })), each);
 } finally {
   const seconds = (Date.now() - started) / 1000;
-  let after;
+  let after: ExpectedCounts | undefined;
   try {
     after = sitioCounts(await envoy.scrape());
   } catch {

@@ -12,7 +12,8 @@ import { parse, stringify } from "yaml";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary } from "../harness/envoy.js";
 import { loadCrd, loadYamlDocuments, validateResource } from "../harness/crd_schema.js";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read field by field
+type Obj = Record<string, any>;
 
 const CRDS = [
   "istio/wasmplugins.extensions.istio.io.yaml",
@@ -33,7 +34,10 @@ const copy = <T>(x: T): T => structuredClone(x);
 function shippedBlocks(): Map<string, Obj> {
   const blocks = new Map<string, Obj>();
   const visit = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(visit);
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
     if (n && typeof n === "object") {
       const o = n as Obj;
       if (typeof o.name === "string" && /^envoy\.filters\.(network|http)\.wasm$/.test(o.name)) {

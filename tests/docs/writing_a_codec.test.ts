@@ -27,7 +27,7 @@ function newest(dir: string): number {
 }
 
 /** The page's registry block applied to registry.ts: imports after the last import, entries at the end of PROTOCOLS. */
-export function register(registry: string, block: string): string {
+function register(registry: string, block: string): string {
   const lines = block.split("\n").filter((l) => l.trim() !== "");
   const imports = lines.filter((l) => l.startsWith("import "));
   const entries = lines.filter((l) => l.trim().startsWith("new Protocol("));

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { SHIPPED_CONFIG } from "../harness/envoy.js";
 import { series, value, type Sample } from "../harness/prometheus.js";
 import { countResponses, rawExchange } from "../harness/traffic.js";
-import { CASES, expectedRequests, httpBytesOf, labelOf } from "../harness/llhttp_corpus.js";
+import { CASES, httpBytesOf, labelOf } from "../harness/llhttp_corpus.js";
 import { methodLabel } from "../harness/labels.js";
 import { useEnvoy } from "../harness/use_envoy.js";
 

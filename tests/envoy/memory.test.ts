@@ -16,7 +16,6 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, expect, test } from "vitest";
-import { sleep, TICK_MS } from "../harness/envoy.js";
 import { series, type Sample } from "../harness/prometheus.js";
 import { openSocket } from "../harness/traffic.js";
 import { useEnvoy } from "../harness/use_envoy.js";

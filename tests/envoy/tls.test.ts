@@ -120,8 +120,8 @@ function expectedSitio(c: TlsClientCase, rx: number, tx: number): Record<string,
     [`sitio_tls_connections_total{alpn="${alpn}",sni="${sni}"}`]: 1,
     [`sitio_tls_rx_bytes_total{sni="${sni}"}`]: rx,
     [`sitio_tls_tx_bytes_total{sni="${sni}"}`]: tx,
-    [`sitio_tcp_rx_bytes_total{}`]: rx,
-    [`sitio_tcp_tx_bytes_total{}`]: tx,
+    "sitio_tcp_rx_bytes_total{}": rx,
+    "sitio_tcp_tx_bytes_total{}": tx,
   };
   if (c.expect.version !== null) {
     out[`sitio_tls_handshakes_total{sni="${sni}",tls_version="${c.expect.version}"}`] = 1;

@@ -2,7 +2,7 @@
 // wrong types, deep nesting, huge strings, bad escapes and non-UTF-8 bytes.
 // The only invariant for a config is: no trap, and a refusal is logged.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 const VALID: string[] = [
   "",

@@ -86,7 +86,10 @@ class Target {
         // gRPC methods have a table (and a cap) of their own
         const table = family === GRPC_REQS ? `${plugin} grpc` : plugin;
         let set = this.endpoints.get(table);
-        if (!set) this.endpoints.set(table, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          this.endpoints.set(table, set);
+        }
         set.add(endpoint[1]);
       }
     };

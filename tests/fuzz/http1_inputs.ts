@@ -5,7 +5,7 @@
 // requests sitio must count. For everything else the invariant is an upper
 // bound: a counted request head always ends in its own line feed.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 export interface ConnectionInput {
   kind: string;

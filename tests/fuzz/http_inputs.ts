@@ -2,7 +2,7 @@
 // already parsed, but their values are still the client's (:method, :path,
 // content-type) and the upstream's (:status, grpc-status in headers or trailers).
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 export interface HttpExchangeInput {
   kind: "http-exchange";

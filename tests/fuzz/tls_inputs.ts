@@ -3,7 +3,7 @@
 // generated hellos with exact expectations (from the reference reader in
 // tests/harness/tls_bytes.ts), and truncated captures.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 import type { TlsSteps } from "../harness/tls_hello_wasm.js";
 import type { TlsCapture } from "../harness/tls_corpus.js";
 import {

@@ -128,7 +128,10 @@ export function validateResource(doc: Record<string, unknown>, crds: Crd[]): Val
     errors.push(`metadata.namespace: ${JSON.stringify(meta.namespace)} is not a DNS-1123 label`);
 
   let validate = compiled.get(schema);
-  if (!validate) compiled.set(schema, (validate = ajv.compile(withObjectMeta(toJsonSchema(schema)))));
+  if (!validate) {
+    validate = ajv.compile(withObjectMeta(toJsonSchema(schema)));
+    compiled.set(schema, validate);
+  }
   if (!validate(doc)) errors.push(...(validate.errors ?? []).map(formatAjvError));
 
   walk(doc, schema, "", errors, rulesEvaluated);
@@ -192,7 +195,11 @@ function walk(data: unknown, s: Schema, path: string, errors: string[], evaluate
         seen.add(key);
       }
     }
-    if (s.items) data.forEach((item, i) => walk(item, s.items as Schema, `${path}[${i}]`, errors, evaluated));
+    if (s.items) {
+      data.forEach((item, i) => {
+        walk(item, s.items as Schema, `${path}[${i}]`, errors, evaluated);
+      });
+    }
     return;
   }
   if (typeof data === "object") {

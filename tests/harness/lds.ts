@@ -21,7 +21,7 @@ export interface LdsEnvoy {
 /** Splits the shipped config into the bootstrap without listeners and the listeners as LDS resources. */
 export function splitListeners(shipped: string): { bootstrap: string; resources: string } {
   const lines = shipped.split("\n");
-  const start = lines.findIndex((l) => l === "  listeners:");
+  const start = lines.indexOf("  listeners:");
   const end = lines.findIndex((l, i) => i > start && /^ {0,2}\S/.test(l));
   if (start < 0 || end < 0) throw new Error("envoy.yaml: no `  listeners:` section under static_resources");
   const listenerLines = lines.slice(start + 1, end);

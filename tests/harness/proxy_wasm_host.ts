@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-const enum Result {
+enum Result {
   Ok = 0,
   NotFound = 1,
   BadArgument = 2,
@@ -16,14 +16,14 @@ const enum Result {
   CasMismatch = 8,
   Unimplemented = 12,
 }
-export const enum BufferType {
+export enum BufferType {
   HttpRequestBody = 0,
   HttpResponseBody = 1,
   Downstream = 2,
   Upstream = 3,
   PluginConfiguration = 7,
 }
-export const enum MetricType {
+export enum MetricType {
   Counter = 0,
   Gauge = 1,
   Histogram = 2,
@@ -102,6 +102,7 @@ export class ProxyWasmHost {
   onIncrement?: (metric: Metric, delta: number) => void;
   /** Called with each block the module's `malloc` gives the host to copy data into: size asked, pointer returned, and what the copy is of. */
   onMalloc?: (size: number, ptr: number, of: Copied) => void;
+  // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
   private exports!: Record<string, any>;
   private memory!: WebAssembly.Memory;
   private nextContextId = 1;
@@ -123,6 +124,7 @@ export class ProxyWasmHost {
     this.sharedData = opts.sharedData ?? new SharedData();
     const module = compiled(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
     const instance = new WebAssembly.Instance(module, { env: this.env(), wasi_unstable: this.wasi(), wasi_snapshot_preview1: this.wasi() });
+    // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
     this.exports = instance.exports as Record<string, any>;
     this.memory = this.exports.memory as WebAssembly.Memory;
   }
@@ -270,6 +272,7 @@ export class ProxyWasmHost {
     };
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the host functions the module imports, each with its own numeric signature
   private env(): Record<string, (...a: any[]) => any> {
     return {
       proxy_log: (level: number, ptr: number, len: number) => {
@@ -431,7 +434,7 @@ export interface LocalResponse {
   grpcStatus: number;
 }
 
-const enum HeaderMapType {
+enum HeaderMapType {
   RequestHeaders = 0,
   ResponseHeaders = 2,
   ResponseTrailers = 3,

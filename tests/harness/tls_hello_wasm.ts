@@ -92,6 +92,7 @@ export interface TlsEventSeen {
 export class ContractError extends Error {}
 
 export class TlsHelloModule {
+  // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
   readonly exports: Record<string, any>;
   readonly memory: WebAssembly.Memory;
 
@@ -104,6 +105,7 @@ export class TlsHelloModule {
         },
       },
     });
+    // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
     this.exports = instance.exports as Record<string, any>;
     this.memory = this.exports.memory as WebAssembly.Memory;
   }
@@ -216,6 +218,8 @@ export function decode(
   sizes?: (index: number, step: TlsSteps[number]) => number[],
 ): { events: TlsEventSeen[]; report: TlsReport } {
   const d = m.decoder();
-  steps.forEach((s, i) => d.feedSplit(s.dir, s.bytes, sizes?.(i, s)));
+  steps.forEach((s, i) => {
+    d.feedSplit(s.dir, s.bytes, sizes?.(i, s));
+  });
   return { events: d.events, report: d.report() };
 }

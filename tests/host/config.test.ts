@@ -63,31 +63,31 @@ describe("wasm host: configuration refused with one exact log line", () => {
     [`{"endpoints":{"collapse":["numbers","ids"]}}`, `"endpoints.collapse[1]" must be "numbers" or "uuids", got "ids"`],
     [
       `{"endpoints":{"placeholder":""}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got ""`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got ""`,
     ],
     [
       `{"endpoints":{"placeholder":"{a;b}"}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a;b}"`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{a;b}"`,
     ],
     [
       `{"endpoints":{"placeholder":"{\\u00e9}"}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{\\u00e9}"`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{\\u00e9}"`,
     ],
     [
       `{"endpoints":{"placeholder":"id"}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "id"`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "id"`,
     ],
     [
       `{"endpoints":{"placeholder":"{}"}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{}"`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{}"`,
     ],
     [
       `{"endpoints":{"placeholder":"."}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "."`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "."`,
     ],
     [
       `{"endpoints":{"placeholder":"{a.}"}}`,
-      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a.}"`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{a.}"`,
     ],
     [`{"endpoints":[]}`, `"endpoints" must be an object, got an array`],
     [`{"protocol":"ftp"}`, `"protocol" must be one of "http1", "foo", "tls", got "ftp"`],

@@ -299,7 +299,10 @@ describe("wasm host: Foo codec", () => {
 
   test("random bytes never trap, and one byte per read counts exactly as one read", () => {
     let seed = 12345;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const alphabet = ["REQ ", "ACK ", "NAK ", "1", "2", "3", " ", "\t", "\n", "\r", "x", "\x00", "\xff", "\xe2\x82\xac"];
     const text = Array.from({ length: 3000 }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join("");
     const whole = setup();

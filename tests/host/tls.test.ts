@@ -335,7 +335,7 @@ function extension(type: number, body: Buffer): Buffer {
 }
 
 /** A TLS 1.3 ClientHello offering `alpn`, for server name `sni`. */
-export function clientHello(sni: string, alpn: string[]): Buffer {
+function clientHello(sni: string, alpn: string[]): Buffer {
   const name = Buffer.from(sni, "latin1");
   const serverName = vec16(Buffer.concat([Buffer.from([0]), vec16(name)]));
   const protocols = vec16(Buffer.concat(alpn.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, "latin1")]))));
@@ -346,7 +346,7 @@ export function clientHello(sni: string, alpn: string[]): Buffer {
 }
 
 /** A ServerHello choosing TLS 1.3. */
-export function serverHello13(): Buffer {
+function serverHello13(): Buffer {
   const exts = extension(43, u16(0x0304));
   const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 9), Buffer.from([0]), u16(0x1301), Buffer.from([0]), vec16(exts)]);
   return record(22, handshakeMessage(2, body));
