@@ -185,7 +185,9 @@ async function throughputPair(p: Pair, o: Options, log: (s: string) => void): Pr
         if (e.connect + e.read + e.write + e.status + e.timeout > 0) throw new Error(`${p.name} ${s.label}: wrk saw errors ${JSON.stringify(e)}`);
       }
       rounds[s.label].push({ throughput, latency, cpu_us_per_request: used.us / throughput.requests });
-      log(`  ${p.name} round ${r + 1}/${o.rounds} ${s.label.padEnd(7)} ${fmt(throughput.requests_per_s, 0)} req/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ${fmt(used.us / throughput.requests, 2)} µs CPU/req`);
+      log(
+        `  ${p.name} round ${r + 1}/${o.rounds} ${s.label.padEnd(7)} ${fmt(throughput.requests_per_s, 0)} req/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ${fmt(used.us / throughput.requests, 2)} µs CPU/req`,
+      );
     }
   }
   const w = rounds.with;
@@ -274,7 +276,9 @@ async function newConnectionRows(p: Pair, o: Options, log: (s: string) => void):
           const used = cpuDelta(before, cpu(s));
           const round = { cpu_us_per_connection: used.us / o.newConnections, p50_us: percentile(micros, 50), p99_us: percentile(micros, 99) };
           rounds[s.label].push(round);
-          log(`  ${n} idle, round ${r + 1}/${o.rounds} ${s.label.padEnd(7)} ${fmt(round.cpu_us_per_connection, 1)} µs CPU/conn, p50 ${fmt(round.p50_us, 0)} µs, p99 ${fmt(round.p99_us, 0)} µs`);
+          log(
+            `  ${n} idle, round ${r + 1}/${o.rounds} ${s.label.padEnd(7)} ${fmt(round.cpu_us_per_connection, 1)} µs CPU/conn, p50 ${fmt(round.p50_us, 0)} µs, p99 ${fmt(round.p99_us, 0)} µs`,
+          );
         }
       }
       if (!allOpen(idle.with) || !allOpen(idle.without)) throw new Error(`some of the ${n} idle connections were closed during the measurement`);
@@ -305,7 +309,12 @@ async function newConnectionRows(p: Pair, o: Options, log: (s: string) => void):
 
 /** Lets this process and the Envoys it starts hold many sockets (5,000 idle connections ≈ 15,000 fds in Envoy). */
 function raiseFdLimit(want: number): number {
-  const limits = () => execFileSync("prlimit", ["--pid", String(process.pid), "--nofile", "--output", "SOFT,HARD", "--noheadings"]).toString().trim().split(/\s+/).map(Number);
+  const limits = () =>
+    execFileSync("prlimit", ["--pid", String(process.pid), "--nofile", "--output", "SOFT,HARD", "--noheadings"])
+      .toString()
+      .trim()
+      .split(/\s+/)
+      .map(Number);
   try {
     execFileSync("prlimit", ["--pid", String(process.pid), `--nofile=${want}:${want}`], { stdio: "ignore" });
   } catch {
@@ -326,7 +335,9 @@ function raiseFdLimit(want: number): number {
 
 function git(args: string[]): string {
   try {
-    return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "";
   }
@@ -356,7 +367,8 @@ async function main(): Promise<void> {
   const fdLimit = raiseFdLimit(65536);
   const maxIdle = Math.max(0, ...o.idle);
   // Each proxied idle connection holds three sockets in Envoy (client side, upstream, the backend's accept).
-  if (o.only.has("conn") && fdLimit < maxIdle * 3 + 1000) throw new Error(`the open-file limit is ${fdLimit}; ${maxIdle} idle connections need about ${maxIdle * 3 + 1000} (run as root, or lower --idle)`);
+  if (o.only.has("conn") && fdLimit < maxIdle * 3 + 1000)
+    throw new Error(`the open-file limit is ${fdLimit}; ${maxIdle} idle connections need about ${maxIdle * 3 + 1000} (run as root, or lower --idle)`);
 
   const shipped = readFileSync(SHIPPED_CONFIG, "utf8");
   const wasmBytes = statSync(WASM).size;
@@ -366,7 +378,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const lines: string[] = [];
   const log = (s: string) => console.error(s);
-  log(`sitio bench: ${o.rounds} rounds × ${o.seconds} s, ${o.connections} connections (latency: 1 connection); new connections: ${o.newConnections} per round with ${o.idle.join(", ")} idle; load average ${load0.map((x) => x.toFixed(2)).join(" ")} on ${availableParallelism()} CPUs`);
+  log(
+    `sitio bench: ${o.rounds} rounds × ${o.seconds} s, ${o.connections} connections (latency: 1 connection); new connections: ${o.newConnections} per round with ${o.idle.join(", ")} idle; load average ${load0.map((x) => x.toFixed(2)).join(" ")} on ${availableParallelism()} CPUs`,
+  );
 
   const throughput: ThroughputResult[] = [];
   const skipped: string[] = [];
@@ -410,8 +424,12 @@ async function main(): Promise<void> {
   // ---- the table
   const busy = load0[0] > availableParallelism() * 0.5 ? ` (machine busy: load average ${load0[0].toFixed(2)} at start)` : "";
   lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: build/sitio.wasm ${fmt(wasmBytes, 0)} bytes (${fmt(wasmBytes / 1024, 1)} KiB)${busy}`);
-  lines.push(`keep-alive HTTP/1.1, medians of ${o.rounds} alternating rounds: ${o.seconds} s × ${o.connections} connections for req/s and CPU, ${fmt(Math.max(1, o.seconds / 2), 0)} s × 1 connection for latency`);
-  const t: string[][] = [["pair", "req/s with", "without", "ratio", "p50 with", "without", "added", "p99 with", "without", "added", "CPU/req with", "without", "added"]];
+  lines.push(
+    `keep-alive HTTP/1.1, medians of ${o.rounds} alternating rounds: ${o.seconds} s × ${o.connections} connections for req/s and CPU, ${fmt(Math.max(1, o.seconds / 2), 0)} s × 1 connection for latency`,
+  );
+  const t: string[][] = [
+    ["pair", "req/s with", "without", "ratio", "p50 with", "without", "added", "p99 with", "without", "added", "CPU/req with", "without", "added"],
+  ];
   for (const r of throughput) {
     const s = r.summary;
     t.push([
@@ -434,7 +452,9 @@ async function main(): Promise<void> {
   lines.push(...skipped);
   if (newConnections.length > 0) {
     lines.push("");
-    lines.push(`new connections through :18000 (connect, GET, full response, close; ${o.newConnections} one after another per round, medians of ${o.rounds} rounds)`);
+    lines.push(
+      `new connections through :18000 (connect, GET, full response, close; ${o.newConnections} one after another per round, medians of ${o.rounds} rounds)`,
+    );
     const n: string[][] = [["idle connections", "CPU/conn with", "without", "added", "p50 with", "without", "p99 with", "without"]];
     for (const row of newConnections) {
       const s = row.summary;

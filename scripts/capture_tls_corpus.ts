@@ -35,7 +35,9 @@ function describe(e: TlsClientCase, cap: FlightCapture, seen: TlsClientResult | 
   const hellos = handshakeMessages(cap.client).filter((m) => m.type === 1);
   check(hellos.length >= 1, `${e.name}: no ClientHello`);
   const ch = parseClientHello(hellos[0].body);
-  const serverHellos = handshakeMessages(cap.server).filter((m) => m.type === 2).map((m) => parseServerHello(m.body));
+  const serverHellos = handshakeMessages(cap.server)
+    .filter((m) => m.type === 2)
+    .map((m) => parseServerHello(m.body));
   const sh = serverHellos.find((s) => !s.retry) ?? null;
   const alertRecord = splitRecords(cap.server).find((r) => r.type === RECORD.alert);
   const alert = alertRecord ? [cap.server[alertRecord.at + 5], cap.server[alertRecord.at + 6]] : null;
@@ -45,8 +47,14 @@ function describe(e: TlsClientCase, cap: FlightCapture, seen: TlsClientResult | 
     check(alert !== null && sh === null, `${e.name}: expected an alert and no ServerHello`);
   } else {
     check(seen.body === "example tls body\n", `${e.name}: body ${JSON.stringify(seen.body)}`);
-    check(sh !== null && versionName(sh.version) === seen.version, `${e.name}: ServerHello version ${sh && versionName(sh.version)}, the client says ${seen.version}`);
-    check(seen.version === e.expect.version && seen.alpn === e.expect.alpn, `${e.name}: negotiated ${seen.version} ${seen.alpn}, the case expects ${e.expect.version} ${e.expect.alpn}`);
+    check(
+      sh !== null && versionName(sh.version) === seen.version,
+      `${e.name}: ServerHello version ${sh && versionName(sh.version)}, the client says ${seen.version}`,
+    );
+    check(
+      seen.version === e.expect.version && seen.alpn === e.expect.alpn,
+      `${e.name}: negotiated ${seen.version} ${seen.alpn}, the case expects ${e.expect.version} ${e.expect.alpn}`,
+    );
     if (sh!.version === 0x0303) check(sh!.alpn === seen.alpn, `${e.name}: ServerHello ALPN ${sh!.alpn}, the client says ${seen.alpn}`);
   }
   const events = ["client_hello", ...serverHellos.map((s) => (s.retry ? "hello_retry_request" : "server_hello")), ...(alert ? ["alert"] : [])];
@@ -66,7 +74,16 @@ function describe(e: TlsClientCase, cap: FlightCapture, seen: TlsClientResult | 
       cipherSuites: ch.cipherSuites.length,
       extensions: ch.extensionTypes.length,
     },
-    seenByClient: "failed" in seen ? { failed: seen.failed.split("\n").find((l) => /alert/.test(l))?.trim() ?? "handshake failed" } : { version: seen.version, alpn: seen.alpn, ...(seen.detail ?? {}) },
+    seenByClient:
+      "failed" in seen
+        ? {
+            failed:
+              seen.failed
+                .split("\n")
+                .find((l) => /alert/.test(l))
+                ?.trim() ?? "handshake failed",
+          }
+        : { version: seen.version, alpn: seen.alpn, ...(seen.detail ?? {}) },
     expect: {
       events,
       sni: ch.sni,
@@ -91,7 +108,13 @@ function toolVersions(): Record<string, string> {
       return "not found";
     }
   };
-  return { curl: first("curl", ["--version"]), openssl: first("openssl", ["version"]), node: process.version, go: first("go", ["version"]), envoy: "1.40.0 (envoy/envoy.yaml, tls_service: BoringSSL)" };
+  return {
+    curl: first("curl", ["--version"]),
+    openssl: first("openssl", ["version"]),
+    node: process.version,
+    go: first("go", ["version"]),
+    envoy: "1.40.0 (envoy/envoy.yaml, tls_service: BoringSSL)",
+  };
 }
 
 async function main(): Promise<void> {
@@ -110,16 +133,19 @@ async function main(): Promise<void> {
       writeFileSync(join(OUT, entry.files.client), cap.client);
       writeFileSync(join(OUT, entry.files.server), cap.server);
       manifest.push(entry);
-      console.log(`${e.name}: client ${cap.client.length} B (records ${cap.clientRecords.join(", ")}), server ${cap.server.length} B; sni ${entry.expect.sni}, alpn ${entry.expect.alpn} of ${entry.expect.alpnCount}, offered ${entry.expect.offeredVersion}, negotiated ${entry.expect.version}${entry.expect.alert ? `, alert ${entry.expect.alert}` : ""}`);
+      console.log(
+        `${e.name}: client ${cap.client.length} B (records ${cap.clientRecords.join(", ")}), server ${cap.server.length} B; sni ${entry.expect.sni}, alpn ${entry.expect.alpn} of ${entry.expect.alpnCount}, offered ${entry.expect.offeredVersion}, negotiated ${entry.expect.version}${entry.expect.alert ? `, alert ${entry.expect.alert}` : ""}`,
+      );
     }
     const doc = {
-      about: "First flights of real TLS handshakes with sitio's example TLS service, captured by scripts/capture_tls_corpus.ts. client: bytes the server received before its final ServerHello (or alert); server: its bytes up to and including that record. expect: what tests/host/tls_hello.test.ts requires the decoder (assembly/codec/tls_hello.ts) to report, fed the client bytes then the server bytes.",
+      about:
+        "First flights of real TLS handshakes with sitio's example TLS service, captured by scripts/capture_tls_corpus.ts. client: bytes the server received before its final ServerHello (or alert); server: its bytes up to and including that record. expect: what tests/host/tls_hello.test.ts requires the decoder (assembly/codec/tls_hello.ts) to report, fed the client bytes then the server bytes.",
       captured: new Date().toISOString().slice(0, 10),
       tools: toolVersions(),
       captures: manifest,
     };
     // two-space JSON with arrays of numbers and strings kept on one line
-    const text = JSON.stringify(doc, null, 2).replace(/\[\s+([^\[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.replace(/,\s+/g, ", ")}]`);
+    const text = JSON.stringify(doc, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.replace(/,\s+/g, ", ")}]`);
     writeFileSync(join(OUT, "manifest.json"), text + "\n");
   } finally {
     for (const r of relays) await r.close();

@@ -14,7 +14,16 @@ import { parseArgs } from "node:util";
 import { startEnvoy } from "../tests/harness/envoy.js";
 import { startPipelineUpstream } from "../tests/harness/pipeline_upstream.js";
 import { describe, generatePipeline, shippedPage } from "../tests/harness/pipelines.js";
-import { addCounts, countsDelta, emptyCounts, runPipeline, runPool, sitioCounts, type PipelineResult } from "../tests/harness/integrity.js";
+import {
+  addCounts,
+  countsDelta,
+  emptyCounts,
+  runPipeline,
+  runPool,
+  sitioCounts,
+  type ExpectedCounts,
+  type PipelineResult,
+} from "../tests/harness/integrity.js";
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +62,11 @@ const showFailures = Number(values["show-failures"]);
 
 const page = shippedPage();
 const upstream = await startPipelineUpstream();
-const envoy = await startEnvoy({ name: "integrity", upstreams: { web_service: upstream.port }, logArgs: values["envoy-log"] ? undefined : ["--log-level", "warn"] });
+const envoy = await startEnvoy({
+  name: "integrity",
+  upstreams: { web_service: upstream.port },
+  logArgs: values["envoy-log"] ? undefined : ["--log-level", "warn"],
+});
 const port = envoy.port(18000);
 const before = sitioCounts(await envoy.scrape());
 const expected = emptyCounts();
@@ -74,7 +87,8 @@ function classify(r: PipelineResult): string {
   const p = r.pipeline;
   const where = i >= p.responses.length ? "past the last response" : `${p.requests[i].method} → ${p.responses[i].status}`;
   let head = -1;
-  for (let k = classifyAt; k <= Math.min(i, p.requests.length - 1) && head < 0; k++) if (p.requests[k].method === "HEAD" && p.responses[k].status !== 304) head = k;
+  for (let k = classifyAt; k <= Math.min(i, p.requests.length - 1) && head < 0; k++)
+    if (p.requests[k].method === "HEAD" && p.responses[k].status !== 304) head = k;
   const framing = (label: string) => (label.includes(" CL ") ? "Content-Length" : label.includes("TE chunked") ? "chunked" : "no length");
   const headKind = head < 0 ? "none" : `${p.responses[head].status} with ${framing(p.responses[head].label)}${head === i ? " (itself)" : ""}`;
   return `first difference in response #${i < classifyAt ? `<${classifyAt}` : `≥${classifyAt}`} (${where}); first HEAD (not answered 304) at #≥${classifyAt} up to there: ${headKind}`;
@@ -111,7 +125,7 @@ try {
   await runPool(total, concurrency, (i) => runPipeline(port, upstream, page, generatePipeline(seed, from + i, { maxDepth })), each);
 } finally {
   const seconds = (Date.now() - started) / 1000;
-  let after;
+  let after: ExpectedCounts | undefined;
   try {
     after = sitioCounts(await envoy.scrape());
   } catch {
@@ -127,13 +141,21 @@ try {
   );
   for (const [k, n] of kinds) console.log(`  ${k}: ${n} pipelines`);
   for (const [k, n] of [...classes].sort((a, b) => b[1] - a[1])) console.log(`    ${n} × ${k}`);
-  if (failedIndexes.length) console.log(`  failed pipelines: ${failedIndexes.sort((a, b) => a - b).slice(0, 200).join(" ")}${mismatched > 200 ? " …" : ""}`);
+  if (failedIndexes.length)
+    console.log(
+      `  failed pipelines: ${failedIndexes
+        .sort((a, b) => a - b)
+        .slice(0, 200)
+        .join(" ")}${mismatched > 200 ? " …" : ""}`,
+    );
   if (upstream.strays.length) console.log(`  stray upstream connections: ${upstream.strays.length}: ${upstream.strays.slice(0, 3).join(" | ")}`);
   if (after) {
     const got = countsDelta(before, after);
     const ok = JSON.stringify(got) === JSON.stringify({ ...expected, responses: Object.fromEntries(Object.entries(expected.responses).sort()) });
     console.log(`  sitio counted: ${JSON.stringify(got)}`);
-    console.log(`  expected:      ${JSON.stringify({ ...expected, responses: Object.fromEntries(Object.entries(expected.responses).sort()) })}${ok ? "" : "  ← differs"}`);
+    console.log(
+      `  expected:      ${JSON.stringify({ ...expected, responses: Object.fromEntries(Object.entries(expected.responses).sort()) })}${ok ? "" : "  ← differs"}`,
+    );
   }
   process.exitCode = mismatched > 0 ? 1 : 0;
 }

@@ -110,13 +110,19 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
 }
 
 /** A self-signed certificate for `publicKey`, signed with `privateKey`; DER. */
-export function selfSignedCertificate(publicKey: KeyObject, privateKey: KeyObject, opts: { commonName: string; dns: string[]; ips: string[]; days: number; now?: Date }): Buffer {
+export function selfSignedCertificate(
+  publicKey: KeyObject,
+  privateKey: KeyObject,
+  opts: { commonName: string; dns: string[]; ips: string[]; days: number; now?: Date },
+): Buffer {
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - 24 * 3600 * 1000); // a day back, for clocks a little behind
   const notAfter = new Date(now.getTime() + opts.days * 24 * 3600 * 1000);
   const spki = publicKey.export({ type: "spki", format: "der" });
   // subjectPublicKey's bits: the BIT STRING at the end of the SPKI (after its unused-bits byte)
-  const keyId = createHash("sha1").update(spki.subarray(spki.length - 65)).digest();
+  const keyId = createHash("sha1")
+    .update(spki.subarray(spki.length - 65))
+    .digest();
   const name = seq(set(seq(oid(OID.organization), utf8("sitio example"))), set(seq(oid(OID.commonName), utf8(opts.commonName))));
   const algorithm = seq(oid(OID.ecdsaWithSha256));
   const serial = randomBytes(16);
@@ -132,13 +138,25 @@ export function selfSignedCertificate(publicKey: KeyObject, privateKey: KeyObjec
     extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, keyId))),
     extension(OID.subjectAltName, false, sans),
   );
-  const tbs = seq(explicit(0, integer(Buffer.from([2]))), integer(serial), algorithm, name, seq(time(notBefore), time(notAfter)), name, spki, explicit(3, extensions));
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))),
+    integer(serial),
+    algorithm,
+    name,
+    seq(time(notBefore), time(notAfter)),
+    name,
+    spki,
+    explicit(3, extensions),
+  );
   const signature = sign("sha256", tbs, privateKey); // DER ECDSA-Sig-Value
   return seq(tbs, algorithm, bitString(signature));
 }
 
 function pem(label: string, der: Buffer): string {
-  const b64 = der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  const b64 = der
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .replace(/\n$/, "");
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -204,5 +222,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const { values } = parseArgs({ options: { force: { type: "boolean", default: false }, out: { type: "string", default: "build/tls" } } });
   const dir = resolve(import.meta.dirname, "..", values.out!);
   const what = makeCertificate(dir, values.force);
-  console.log(what === "made" ? `make_cert: wrote ${dir}/cert.pem and key.pem (self-signed, P-256, ${VALID_DAYS} days; SANs ${[...DNS_NAMES, ...IP_ADDRESSES].join(", ")})` : `make_cert: ${dir} is current, kept`);
+  console.log(
+    what === "made"
+      ? `make_cert: wrote ${dir}/cert.pem and key.pem (self-signed, P-256, ${VALID_DAYS} days; SANs ${[...DNS_NAMES, ...IP_ADDRESSES].join(", ")})`
+      : `make_cert: ${dir} is current, kept`,
+  );
 }

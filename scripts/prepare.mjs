@@ -15,6 +15,8 @@
 // so envoy.yaml names them by the same relative path in both places. The build service
 // mounts only package.json, package-lock.json, asconfig.json, assembly/ and scripts/: a step
 // that reads other files needs them added to its volumes in docker-compose.yml.
+// `node scripts/prepare.mjs --packages-only` stops after step 1 (.ci/run: `npm run lint` needs the
+// packages, not the build).
 // Plain JavaScript with Node's own modules only: it runs before node_modules exists.
 
 import { spawnSync } from "node:child_process";
@@ -48,6 +50,7 @@ if (installedSum !== lockSum && !installedByHand) {
   run(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
 }
 if (installedSum !== lockSum) writeFileSync(marker, `${lockSum}\n`);
+if (process.argv.includes("--packages-only")) process.exit(0);
 
 // 2. The filter.
 run(["run", "--silent", "build"]);

@@ -191,10 +191,16 @@ for (const key of [...new Set([...expected.keys(), ...countedBy.keys()])].sort()
   bad.push((s?.count ?? 0) !== c);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-console.log(`\n${sentTotal} ${opts.foo ? "Foo messages" : "requests"} to :${port} over ${conns} connection(s) in ${seconds.toFixed(2)} s` + (errors ? paint(31, `, ${errors} failed`) : ""));
+console.log(
+  `\n${sentTotal} ${opts.foo ? "Foo messages" : "requests"} to :${port} over ${conns} connection(s) in ${seconds.toFixed(2)} s` +
+    (errors ? paint(31, `, ${errors} failed`) : ""),
+);
 console.log(`sitio (plugin ${plugin}) at ${opts.admin}/stats/prometheus:\n`);
 rows.forEach((r, i) => {
-  const line = r.map((cell, j) => (j === 0 || j === 5 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join("  ").trimEnd();
+  const line = r
+    .map((cell, j) => (j === 0 || j === 5 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])))
+    .join("  ")
+    .trimEnd();
   console.log(i === 0 ? paint(1, line) : bad[i] ? `${paint(31, line)}  ${paint(31, "← mismatch")}` : line);
 });
 const mismatches = bad.filter(Boolean).length;

@@ -76,9 +76,7 @@ export function withoutWasmFilter(text: string, port: number, kind: FilterKind):
   const again = lines.findIndex((l, i) => i > typeLine && i < listener.end && l.includes(WASM_TYPES[kind]));
   if (again >= 0) throw new Error(`listener on port ${port} has more than one ${kind} wasm filter`);
   // The filter: the innermost item around its typed_config type line.
-  const filter = all
-    .filter((it) => it.start > listener.start && it.start < typeLine && it.end > typeLine)
-    .sort((a, b) => b.indent - a.indent)[0];
+  const filter = all.filter((it) => it.start > listener.start && it.start < typeLine && it.end > typeLine).sort((a, b) => b.indent - a.indent)[0];
   if (!filter || !/^\s*- name:/.test(lines[filter.start])) throw new Error(`cannot find the ${kind} wasm filter block on port ${port}`);
   // Comment lines directly above the block describe it; they go too.
   let start = filter.start;
@@ -94,9 +92,7 @@ export function withoutWasmFilter(text: string, port: number, kind: FilterKind):
  */
 export function withClusterConnections(text: string, name: string, max: number): string {
   const lines = text.split("\n");
-  const cluster = items(lines).find(
-    (it) => new RegExp(`^\\s*- name:\\s*${name}\\s*$`).test(lines[it.start]) && contains(lines, it, /^\s*load_assignment:/),
-  );
+  const cluster = items(lines).find((it) => new RegExp(`^\\s*- name:\\s*${name}\\s*$`).test(lines[it.start]) && contains(lines, it, /^\s*load_assignment:/));
   if (!cluster) throw new Error(`no cluster named ${name}`);
   if (contains(lines, cluster, /^\s*circuit_breakers:/)) throw new Error(`cluster ${name} already sets circuit_breakers`);
   const indent = " ".repeat(cluster.indent + 2);

@@ -11,7 +11,8 @@ import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { ROOT } from "../harness/envoy.js";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read field by field
+type Obj = Record<string, any>;
 
 const compose = parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as Obj;
 const services = compose.services as Record<string, Obj>;
@@ -40,7 +41,8 @@ describe("docker-compose.yml", () => {
   });
 
   test("every bind-mounted path exists in the repository", () => {
-    for (const name of Object.keys(services)) for (const { host } of binds(name).values()) expect(existsSync(join(ROOT, host)), `${name}: ./${host}`).toBe(true);
+    for (const name of Object.keys(services))
+      for (const { host } of binds(name).values()) expect(existsSync(join(ROOT, host)), `${name}: ./${host}`).toBe(true);
   });
 
   test("the build service writes only to volumes: every bind mount read-only; Envoy, the Foo server and the gRPC server wait for it to succeed", () => {
@@ -55,6 +57,7 @@ describe("docker-compose.yml", () => {
 
   test("the default services use the images the compose test has stand-ins for; the grafana profile's are the only others", () => {
     const byProfile = Object.entries(services).map(([name, s]) => [name, s.profiles ?? [], s.image]);
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: docker-compose's own ${VAR:-default}, as docker-compose.yml writes it
     expect(byProfile).toEqual([
       ["build", [], "${NODE_IMAGE:-node:20-slim}"],
       ["envoy", [], "${ENVOY_IMAGE:-envoyproxy/envoy:v1.40.0}"],
@@ -63,10 +66,13 @@ describe("docker-compose.yml", () => {
       ["prometheus", ["grafana"], expect.stringMatching(/^\$\{PROMETHEUS_IMAGE:-prom\/prometheus:v\d+\.\d+\.\d+\}$/)],
       ["grafana", ["grafana"], expect.stringMatching(/^\$\{GRAFANA_IMAGE:-grafana\/grafana:\d+\.\d+\.\d+\}$/)],
     ]);
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: end of the compose expressions
   });
 
   test("the gRPC server container listens where envoy.yaml's grpc_service cluster points, and has the proto its server loads", () => {
-    const cluster = /- name: grpc_service\n[\s\S]*?socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"))![1];
+    const cluster = /- name: grpc_service\n[\s\S]*?socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(
+      readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"),
+    )![1];
     const command = services.grpc.command as string[];
     expect(command.slice(0, 4)).toEqual(["node", "--import", "tsx", "scripts/grpc_server.ts"]);
     expect(command[command.indexOf("--port") + 1]).toBe(cluster);
@@ -82,7 +88,9 @@ describe("the grafana profile, by construction", () => {
     expect(binds("prometheus").get(config)).toEqual({ host: "envoy/prometheus.yml", ro: true });
     const scrape = yamlFile("envoy/prometheus.yml").scrape_configs[0];
     expect(scrape.metrics_path).toBe("/stats/prometheus");
-    const admin = /admin:\s*\n\s*address:\s*\n\s*socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"))![1];
+    const admin = /admin:\s*\n\s*address:\s*\n\s*socket_address: \{ address: [^,]+, port_value: (\d+) \}/.exec(
+      readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8"),
+    )![1];
     expect(scrape.static_configs[0].targets).toEqual([`127.0.0.1:${admin}`]);
   });
 
@@ -103,7 +111,10 @@ describe("the grafana profile, by construction", () => {
     expect(dashboard.__inputs).toBeUndefined(); // an exported dashboard's ${DS_...} inputs are not filled in by provisioning
     const uids = new Set<string>();
     const visit = (n: unknown): void => {
-      if (Array.isArray(n)) return n.forEach(visit);
+      if (Array.isArray(n)) {
+        n.forEach(visit);
+        return;
+      }
       if (n && typeof n === "object") {
         const o = n as Obj;
         if (o.datasource && typeof o.datasource === "object") uids.add(o.datasource.uid);

@@ -12,11 +12,14 @@ import { parse, stringify } from "yaml";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary } from "../harness/envoy.js";
 import { loadCrd, loadYamlDocuments, validateResource } from "../harness/crd_schema.js";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read field by field
+type Obj = Record<string, any>;
 
-const CRDS = ["istio/wasmplugins.extensions.istio.io.yaml", "istio/envoyfilters.networking.istio.io.yaml", "envoy-gateway/gateway.envoyproxy.io_envoyextensionpolicies.yaml"].map((f) =>
-  loadCrd(join(ROOT, "tests/fixtures/crds", f)),
-);
+const CRDS = [
+  "istio/wasmplugins.extensions.istio.io.yaml",
+  "istio/envoyfilters.networking.istio.io.yaml",
+  "envoy-gateway/gateway.envoyproxy.io_envoyextensionpolicies.yaml",
+].map((f) => loadCrd(join(ROOT, "tests/fixtures/crds", f)));
 const WASM_PLUGIN = join(ROOT, "deploy/istio/wasmplugin-http.yaml");
 const ENVOY_FILTER = join(ROOT, "deploy/istio/envoyfilter-network.yaml");
 const EXTENSION_POLICY = join(ROOT, "deploy/envoy-gateway/envoyextensionpolicy.yaml");
@@ -31,7 +34,10 @@ const copy = <T>(x: T): T => structuredClone(x);
 function shippedBlocks(): Map<string, Obj> {
   const blocks = new Map<string, Obj>();
   const visit = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(visit);
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
     if (n && typeof n === "object") {
       const o = n as Obj;
       if (typeof o.name === "string" && /^envoy\.filters\.(network|http)\.wasm$/.test(o.name)) {
@@ -81,7 +87,10 @@ describe("the validator refuses what the API server refuses", () => {
     const bad = copy(plugin);
     bad.spec.failStrategy = "FAIL_SOMETIMES";
     bad.spec.priority = "high";
-    expect(errorsOf(bad)).toEqual(["spec.failStrategy: must be equal to one of the allowed values: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD", "spec.priority: must be integer"]);
+    expect(errorsOf(bad)).toEqual([
+      "spec.failStrategy: must be equal to one of the allowed values: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD",
+      "spec.priority: must be integer",
+    ]);
   });
 
   test("a CEL rule: a WasmPlugin url with a scheme Istio cannot fetch", () => {
@@ -134,7 +143,11 @@ describe("the manifests carry the settings of envoy/envoy.yaml's sitio blocks", 
     expect(ext.applyTo).toBe("EXTENSION_CONFIG");
     const config = ext.patch.value.typed_config.config;
     expect(ext.patch.value.typed_config["@type"]).toBe("type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm");
-    expect({ name: config.name, root_id: config.root_id, failure_policy: config.failure_policy }).toEqual({ name: web.name, root_id: web.root_id, failure_policy: web.failure_policy });
+    expect({ name: config.name, root_id: config.root_id, failure_policy: config.failure_policy }).toEqual({
+      name: web.name,
+      root_id: web.root_id,
+      failure_policy: web.failure_policy,
+    });
     expect(JSON.parse(config.configuration.value)).toEqual(web.settings);
     expect({ vm_id: config.vm_config.vm_id, runtime: config.vm_config.runtime }).toEqual({ vm_id: web.vm_config.vm_id, runtime: web.vm_config.runtime });
     expect(insert).toMatchObject({ applyTo: "NETWORK_FILTER", patch: { operation: "INSERT_BEFORE", value: { name: ext.patch.value.name } } });

@@ -23,7 +23,9 @@ interface LimitRow {
 }
 
 function limitTables(): Table[] {
-  return docFiles().flatMap((f) => tables(f, readDoc(f))).filter((t) => t.header.includes("value") && t.header.includes("constant"));
+  return docFiles()
+    .flatMap((f) => tables(f, readDoc(f)))
+    .filter((t) => t.header.includes("value") && t.header.includes("constant"));
 }
 
 const problems: string[] = [];

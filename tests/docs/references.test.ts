@@ -19,13 +19,17 @@ import { codeSpans, declaresConstant, docFiles, headingAnchors, links, proseLine
 const PENDING_DOCS = new Set<string>();
 
 /** Top-level entries whose paths the docs may name (build/ and node_modules/ are made at set-up, not committed). */
-const TREE = /^(assembly|tests|scripts|envoy|deploy|docs|bench|\.ci)\/|^(docker-compose\.yml|package\.json|package-lock\.json|asconfig\.json|tsconfig\.json|vitest\.config\.ts|vitest\.platform\.config\.ts|README\.md)$/;
+const TREE =
+  /^(assembly|tests|scripts|envoy|deploy|docs|bench|\.ci)\/|^(docker-compose\.yml|package\.json|package-lock\.json|asconfig\.json|tsconfig\.json|vitest\.config\.ts|vitest\.platform\.config\.ts|README\.md)$/;
 
 const DOCS = docFiles();
 const text = new Map(DOCS.map((f) => [f, readDoc(f)]));
 
 /** Every tracked file's text outside docs and fixtures: where a constant named in the docs must appear. */
-const sources = execFileSync("git", ["ls-files", "assembly", "tests", "scripts", "envoy", "deploy", ".ci", "docker-compose.yml", "package.json"], { cwd: ROOT, encoding: "utf8" })
+const sources = execFileSync("git", ["ls-files", "assembly", "tests", "scripts", "envoy", "deploy", ".ci", "docker-compose.yml", "package.json"], {
+  cwd: ROOT,
+  encoding: "utf8",
+})
   .split("\n")
   .filter((f) => f !== "" && !f.startsWith("tests/fixtures/") && existsSync(join(ROOT, f)))
   .map((f) => readFileSync(join(ROOT, f), "utf8"))
@@ -95,7 +99,11 @@ describe("README.md", () => {
   });
 
   test("links every page of docs/", () => {
-    const linked = new Set(proseLines(readme).flatMap(({ text: l }) => links(l)).map((t) => t.split("#")[0]));
+    const linked = new Set(
+      proseLines(readme)
+        .flatMap(({ text: l }) => links(l))
+        .map((t) => t.split("#")[0]),
+    );
     const unlinked = DOCS.filter((f) => f.startsWith("docs/") && !linked.has(f));
     expect(unlinked).toEqual([]);
   });
@@ -103,7 +111,9 @@ describe("README.md", () => {
 
 describe("the Markdown readers the docs tests rely on", () => {
   test("GitHub's heading anchors", () => {
-    const anchors = headingAnchors("# What sitio needs from envoy.yaml\n## Prometheus and Grafana: the `grafana` profile\n## Limits\n## Limits\n```\n# not a heading\n```\n");
+    const anchors = headingAnchors(
+      "# What sitio needs from envoy.yaml\n## Prometheus and Grafana: the `grafana` profile\n## Limits\n## Limits\n```\n# not a heading\n```\n",
+    );
     expect([...anchors]).toEqual(["what-sitio-needs-from-envoyyaml", "prometheus-and-grafana-the-grafana-profile", "limits", "limits-1"]);
   });
 

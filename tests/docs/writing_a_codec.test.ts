@@ -27,7 +27,7 @@ function newest(dir: string): number {
 }
 
 /** The page's registry block applied to registry.ts: imports after the last import, entries at the end of PROTOCOLS. */
-export function register(registry: string, block: string): string {
+function register(registry: string, block: string): string {
   const lines = block.split("\n").filter((l) => l.trim() !== "");
   const imports = lines.filter((l) => l.startsWith("import "));
   const entries = lines.filter((l) => l.trim().startsWith("new Protocol("));
@@ -58,7 +58,10 @@ function build(): void {
   // the shipped build's options (runtime, abort), as a debug build: bounds checks on
   const options = JSON.parse(readFileSync(join(ROOT, "asconfig.json"), "utf8")).options;
   writeFileSync(join(tmp, "asconfig.json"), JSON.stringify({ options: { ...options, debug: true } }));
-  execFileSync(join(ROOT, "node_modules/.bin/asc"), [join(tmp, "assembly/index.ts"), "--config", join(tmp, "asconfig.json"), "-o", join(tmp, "sitio.wasm")], { cwd: ROOT, stdio: "pipe" });
+  execFileSync(join(ROOT, "node_modules/.bin/asc"), [join(tmp, "assembly/index.ts"), "--config", join(tmp, "asconfig.json"), "-o", join(tmp, "sitio.wasm")], {
+    cwd: ROOT,
+    stdio: "pipe",
+  });
   rmSync(DIR, { recursive: true, force: true });
   renameSync(tmp, DIR);
 }
@@ -72,7 +75,11 @@ function prometheusName(name: string, suffix = ""): string {
 /** The page's session: `client:` and `server:` lines, with `\n` written as in C. */
 function session(): { client: string; server: string } {
   const lines = markedBlock(page, "session").split("\n");
-  const side = (who: string) => lines.find((l) => l.startsWith(`${who}: `))!.slice(who.length + 2).replaceAll("\\n", "\n");
+  const side = (who: string) =>
+    lines
+      .find((l) => l.startsWith(`${who}: `))!
+      .slice(who.length + 2)
+      .replaceAll("\\n", "\n");
   return { client: side("client"), server: side("server") };
 }
 
@@ -90,7 +97,9 @@ describe(PAGE, () => {
     host.flush();
     expect(host.traps).toBe(0);
 
-    const shown = markedBlock(page, "series").split("\n").filter((l) => l.trim() !== "");
+    const shown = markedBlock(page, "series")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     const families = new Set(shown.map((l) => l.replace(/(_count)?\{.*$/, "")));
     const got: string[] = [];
     for (const m of host.metrics.values()) {
@@ -111,7 +120,8 @@ describe(PAGE, () => {
   });
 
   test("its registry block goes where the page says, whatever else registry.ts lists", () => {
-    const registry = 'import { Decoder } from "./decoder";\nimport { A } from "./a";\n\nexport const PROTOCOLS: Protocol[] = [\n  new Protocol("a", true, f),\n];\n';
+    const registry =
+      'import { Decoder } from "./decoder";\nimport { A } from "./a";\n\nexport const PROTOCOLS: Protocol[] = [\n  new Protocol("a", true, f),\n];\n';
     expect(register(registry, 'import { RpcDecoder } from "./rpc";\n  new Protocol("rpc", false, g),')).toBe(
       'import { Decoder } from "./decoder";\nimport { A } from "./a";\nimport { RpcDecoder } from "./rpc";\n\nexport const PROTOCOLS: Protocol[] = [\n  new Protocol("a", true, f),\n  new Protocol("rpc", false, g),\n];\n',
     );

@@ -63,11 +63,16 @@ describe("L4 (:18000, sitio_web)", () => {
 
   test(`${JUNK} junk paths answered 404 count under other and take no slot; "/" and "/api/items" sent after them get their own series`, async () => {
     const port = envoy.port(18000);
-    const statuses = await sendAll(port, Array.from({ length: JUNK }, (_, i) => `/junk-${i}`));
+    const statuses = await sendAll(
+      port,
+      Array.from({ length: JUNK }, (_, i) => `/junk-${i}`),
+    );
     expect(statuses).toEqual(Array(JUNK).fill(404));
     const afterJunk = await envoy.waitForStats((s) => total(series(s, REQS, { plugin: PLUGIN })) === JUNK, `${JUNK} junk requests counted`);
     const junkSeries = series(afterJunk, REQS, { plugin: PLUGIN });
-    console.log(`admission L4: after ${JUNK} junk paths, ${junkSeries.length} sitio_tcp_requests_total series for ${PLUGIN}:\n${junkSeries.map((x) => x.line).join("\n")}`);
+    console.log(
+      `admission L4: after ${JUNK} junk paths, ${junkSeries.length} sitio_tcp_requests_total series for ${PLUGIN}:\n${junkSeries.map((x) => x.line).join("\n")}`,
+    );
     expect(junkSeries.map((x) => x.line)).toEqual([`${REQS}{method="GET",endpoint="other",plugin="${PLUGIN}"} ${JUNK}`]);
     // every 404 was answered with sitio's page
     expect(series(afterJunk, "sitio_tcp_custom_404_total", { plugin: PLUGIN })[0].value).toBe(JUNK);
@@ -92,7 +97,9 @@ describe("L7 (:18080, sitio_http)", () => {
     expect(statuses).toEqual(Array(JUNK).fill(404));
     const afterJunk = await envoy.waitForStats((s) => total(series(s, REQS, { plugin: PLUGIN })) === JUNK, `${JUNK} junk requests counted`);
     const junkSeries = series(afterJunk, REQS, { plugin: PLUGIN });
-    console.log(`admission L7: after ${JUNK} junk paths, ${junkSeries.length} sitio_http_requests_total series for ${PLUGIN}:\n${junkSeries.map((x) => x.line).join("\n")}`);
+    console.log(
+      `admission L7: after ${JUNK} junk paths, ${junkSeries.length} sitio_http_requests_total series for ${PLUGIN}:\n${junkSeries.map((x) => x.line).join("\n")}`,
+    );
     expect(junkSeries.map((x) => x.line)).toEqual([`${REQS}{method="GET",endpoint="other",status="404",plugin="${PLUGIN}"} ${JUNK}`]);
     expect(series(afterJunk, "sitio_http_custom_404_total", { plugin: PLUGIN })[0].value).toBe(JUNK);
 
@@ -106,7 +113,9 @@ describe("L7 (:18080, sitio_http)", () => {
     ];
     const got: number[] = [];
     for (let i = 0; i < malformed.length; i += 20) {
-      const exchanges = await Promise.all(malformed.slice(i, i + 20).map((r) => rawExchange(port, [r], { until: (b) => countResponses(b) === 1, idleMs: 2000 })));
+      const exchanges = await Promise.all(
+        malformed.slice(i, i + 20).map((r) => rawExchange(port, [r], { until: (b) => countResponses(b) === 1, idleMs: 2000 })),
+      );
       for (const ex of exchanges) got.push(Number(/^HTTP\/1\.1 (\d{3}) /.exec(ex.received.toString("latin1"))?.[1]));
     }
     expect(got).toEqual([...Array(120).fill(400), ...Array(30).fill(501), ...Array(30).fill(426)]);
@@ -150,7 +159,9 @@ describe("L7: Envoy's own 5xx is no evidence either", () => {
     const paths = Array.from({ length: 2 * CAP }, (_, i) => `/api/down-${i}`);
     expect(await sendAll(port, paths)).toEqual(Array(paths.length).fill(503));
     const s = await dead.waitForStats((x) => total(series(x, REQS, { plugin: PLUGIN })) === paths.length, "the 503s counted");
-    expect(series(s, REQS, { plugin: PLUGIN }).map((x) => x.line)).toEqual([`${REQS}{method="GET",endpoint="other",status="503",plugin="${PLUGIN}"} ${paths.length}`]);
+    expect(series(s, REQS, { plugin: PLUGIN }).map((x) => x.line)).toEqual([
+      `${REQS}{method="GET",endpoint="other",status="503",plugin="${PLUGIN}"} ${paths.length}`,
+    ]);
 
     const server = createServer((req, res) => res.end("up\n"));
     await new Promise<void>((ok) => server.listen(upstreamPort, "127.0.0.1", ok));

@@ -27,7 +27,17 @@ import { useEnvoy } from "../harness/use_envoy.js";
 import { value } from "../harness/prometheus.js";
 import { startPipelineUpstream, type PipelineUpstream } from "../harness/pipeline_upstream.js";
 import { directedPipeline, generatePipeline, matchWithPassThrough, requestBytes, script, shippedPage, show, type ExchangeSpec } from "../harness/pipelines.js";
-import { addCounts, countsDelta, emptyCounts, runClient, runPipeline, runPool, sitioCounts, type ExpectedCounts, type PipelineResult } from "../harness/integrity.js";
+import {
+  addCounts,
+  countsDelta,
+  emptyCounts,
+  runClient,
+  runPipeline,
+  runPool,
+  sitioCounts,
+  type ExpectedCounts,
+  type PipelineResult,
+} from "../harness/integrity.js";
 
 const SEED = 13;
 const PIPELINES = 300;
@@ -68,17 +78,29 @@ describe(`${PIPELINES} seeded pipelines (seed ${SEED})`, () => {
 
   test("the client gets exactly the model's bytes and the upstream exactly the client's", async () => {
     before = sitioCounts(await envoy.scrape());
-    await runPool(PIPELINES, CONCURRENCY, (i) => runPipeline(port, upstream, PAGE, generatePipeline(SEED, i)), (r) => results.push(r));
+    await runPool(
+      PIPELINES,
+      CONCURRENCY,
+      (i) => runPipeline(port, upstream, PAGE, generatePipeline(SEED, i)),
+      (r) => results.push(r),
+    );
     results.sort((a, b) => a.pipeline.index - b.pipeline.index);
     const failed = results.filter((r) => r.failures.length > 0);
     const summary = failed.map((r) => {
       const p = r.pipeline;
       const d = r.firstDiff;
-      const bytes = d ? ` expected ⟨${show(r.expected.subarray(d.offset, d.offset + 24))}⟩ got ⟨${show(r.client.received.subarray(d.offset, d.offset + 24))}⟩` : "";
-      const where = d ? `first difference at offset ${d.offset}, in response #${d.response}${d.response < p.requests.length ? ` (${p.requests[d.response].label} → ${p.responses[d.response].label})` : ""}:${bytes}` : r.failures[0].split("\n")[0];
+      const bytes = d
+        ? ` expected ⟨${show(r.expected.subarray(d.offset, d.offset + 24))}⟩ got ⟨${show(r.client.received.subarray(d.offset, d.offset + 24))}⟩`
+        : "";
+      const where = d
+        ? `first difference at offset ${d.offset}, in response #${d.response}${d.response < p.requests.length ? ` (${p.requests[d.response].label} → ${p.responses[d.response].label})` : ""}:${bytes}`
+        : r.failures[0].split("\n")[0];
       return `pipeline ${p.index} (depth ${p.requests.length}): ${where}`;
     });
-    const details = failed.slice(0, 4).flatMap((r) => r.failures).join("\n\n");
+    const details = failed
+      .slice(0, 4)
+      .flatMap((r) => r.failures)
+      .join("\n\n");
     expect(summary, `${failed.length} of ${PIPELINES} pipelines differ (seed ${SEED}); the first ones in full:\n\n${details}\n`).toEqual([]);
     expect(upstream.strays).toEqual([]);
   });
@@ -94,13 +116,31 @@ describe(`${PIPELINES} seeded pipelines (seed ${SEED})`, () => {
 
 /** HEAD responses whose framing headers announce a body they do not have (a filter that forgets the method reads one). */
 const HEAD_SHAPES: { name: string; head: ExchangeSpec }[] = [
-  { name: "HEAD 404 with Content-Length", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Content-Type: text/plain", "Content-Length: 4"] } },
-  { name: "HEAD 404 with Transfer-Encoding: chunked", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Transfer-Encoding: chunked"] } },
+  {
+    name: "HEAD 404 with Content-Length",
+    head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Content-Type: text/plain", "Content-Length: 4"] },
+  },
+  {
+    name: "HEAD 404 with Transfer-Encoding: chunked",
+    head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["Transfer-Encoding: chunked"] },
+  },
   { name: "HEAD 404 with no length", head: { method: "HEAD", target: "/nf", statusLine: "HTTP/1.1 404 Not Found", fields: ["X-Length: none"] } },
   { name: "HEAD 200 with Content-Length", head: { method: "HEAD", target: "/ok", statusLine: "HTTP/1.1 200 OK", fields: ["Content-Length: 5"] } },
 ];
-const ok = (i: number): ExchangeSpec => ({ method: "GET", target: "/ok", statusLine: "HTTP/1.1 200 OK", fields: [`Content-Length: ${`ok ${i}\n`.length}`], body: `ok ${i}\n` });
-const gone = (i: number): ExchangeSpec => ({ method: "GET", target: "/gone", statusLine: "HTTP/1.1 404 Not Found", fields: [`X-At: ${i}`, `Content-Length: ${`gone ${i}\n`.length}`], body: `gone ${i}\n` });
+const ok = (i: number): ExchangeSpec => ({
+  method: "GET",
+  target: "/ok",
+  statusLine: "HTTP/1.1 200 OK",
+  fields: [`Content-Length: ${`ok ${i}\n`.length}`],
+  body: `ok ${i}\n`,
+});
+const gone = (i: number): ExchangeSpec => ({
+  method: "GET",
+  target: "/gone",
+  statusLine: "HTTP/1.1 404 Not Found",
+  fields: [`X-At: ${i}`, `Content-Length: ${`gone ${i}\n`.length}`],
+  body: `gone ${i}\n`,
+});
 
 describe("a HEAD request right past 64 pending requests (the limit before issue 13), in one client write", () => {
   for (const [n, shape] of HEAD_SHAPES.entries()) {

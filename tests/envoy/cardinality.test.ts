@@ -51,9 +51,14 @@ for (const workers of [2, 4]) {
       const paths = Array.from({ length: 3 * CAP }, (_, i) => `/l4/p-${i}`);
       // one connection each, 10 at a time, so the kernel spreads them over the workers
       for (let i = 0; i < paths.length; i += 10) await Promise.all(paths.slice(i, i + 10).map((p) => pipelined(port, [p])));
-      const s = await envoy.waitForStats((x) => total(requestSeries(x, "sitio_tcp_requests_total", "sitio_web")) >= paths.length, `${paths.length} L4 requests`);
+      const s = await envoy.waitForStats(
+        (x) => total(requestSeries(x, "sitio_tcp_requests_total", "sitio_web")) >= paths.length,
+        `${paths.length} L4 requests`,
+      );
       const got = requestSeries(s, "sitio_tcp_requests_total", "sitio_web");
-      console.log(`cardinality (${workers} workers, L4): ${paths.length} distinct paths → ${endpoints(got).size} endpoint series, other = ${value(s, "sitio_tcp_requests_total", { endpoint: "other", plugin: "sitio_web" })}`);
+      console.log(
+        `cardinality (${workers} workers, L4): ${paths.length} distinct paths → ${endpoints(got).size} endpoint series, other = ${value(s, "sitio_tcp_requests_total", { endpoint: "other", plugin: "sitio_web" })}`,
+      );
       expect(endpoints(got).size).toBe(CAP + 1);
       expect(total(got)).toBe(paths.length);
       expect(value(s, "sitio_tcp_requests_total", { method: "GET", endpoint: "other", plugin: "sitio_web" })).toBe(paths.length - CAP);
@@ -68,9 +73,14 @@ for (const workers of [2, 4]) {
         for (const r of rs) expect(r.status).toBe(200);
       }
       agent.destroy();
-      const s = await envoy.waitForStats((x) => total(requestSeries(x, "sitio_http_requests_total", "sitio_http")) >= paths.length, `${paths.length} L7 requests`);
+      const s = await envoy.waitForStats(
+        (x) => total(requestSeries(x, "sitio_http_requests_total", "sitio_http")) >= paths.length,
+        `${paths.length} L7 requests`,
+      );
       const got = requestSeries(s, "sitio_http_requests_total", "sitio_http");
-      console.log(`cardinality (${workers} workers, L7): ${paths.length} distinct paths → ${endpoints(got).size} endpoint series, other = ${value(s, "sitio_http_requests_total", { endpoint: "other", plugin: "sitio_http" })}`);
+      console.log(
+        `cardinality (${workers} workers, L7): ${paths.length} distinct paths → ${endpoints(got).size} endpoint series, other = ${value(s, "sitio_http_requests_total", { endpoint: "other", plugin: "sitio_http" })}`,
+      );
       expect(endpoints(got).size).toBe(CAP + 1);
       expect(total(got)).toBe(paths.length);
       expect(value(s, "sitio_http_requests_total", { method: "GET", endpoint: "other", status: "200", plugin: "sitio_http" })).toBe(paths.length - CAP);
@@ -100,14 +110,17 @@ describe("cardinality attack", () => {
       }),
     );
     const s = await envoy.waitForStats(
-      (x) => total(requestSeries(x, "sitio_tcp_requests_total", PLUGIN)) >= DISTINCT && (value(x, "sitio_tcp_active_connections", { plugin: PLUGIN }) ?? 1) === 0,
+      (x) =>
+        total(requestSeries(x, "sitio_tcp_requests_total", PLUGIN)) >= DISTINCT && (value(x, "sitio_tcp_active_connections", { plugin: PLUGIN }) ?? 1) === 0,
       `${DISTINCT} requests counted`,
       60_000,
     );
     const rssAfter = await rssKiB(envoy.process.pid!);
     const got = requestSeries(s, "sitio_tcp_requests_total", PLUGIN);
     const other = value(s, "sitio_tcp_requests_total", { method: "GET", endpoint: "other", plugin: PLUGIN });
-    console.log(`cardinality: ${DISTINCT} distinct paths in ${((Date.now() - started) / 1000).toFixed(1)} s → ${endpoints(got).size} endpoint series (${CAP} + other), ${total(got)} requests counted, other = ${other}; Envoy RSS ${rssBefore} KiB before, ${rssAfter} KiB after (+${rssAfter - rssBefore} KiB)`);
+    console.log(
+      `cardinality: ${DISTINCT} distinct paths in ${((Date.now() - started) / 1000).toFixed(1)} s → ${endpoints(got).size} endpoint series (${CAP} + other), ${total(got)} requests counted, other = ${other}; Envoy RSS ${rssBefore} KiB before, ${rssAfter} KiB after (+${rssAfter - rssBefore} KiB)`,
+    );
     expect(endpoints(got).size).toBe(CAP + 1);
     expect(total(got)).toBe(DISTINCT);
     expect(other).toBe(DISTINCT - CAP);

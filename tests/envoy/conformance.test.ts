@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { SHIPPED_CONFIG } from "../harness/envoy.js";
 import { series, value, type Sample } from "../harness/prometheus.js";
 import { countResponses, rawExchange } from "../harness/traffic.js";
-import { CASES, expectedRequests, httpBytesOf, labelOf } from "../harness/llhttp_corpus.js";
+import { CASES, httpBytesOf, labelOf } from "../harness/llhttp_corpus.js";
 import { methodLabel } from "../harness/labels.js";
 import { useEnvoy } from "../harness/use_envoy.js";
 
@@ -26,7 +26,10 @@ function collapsed(request: string): string {
   const sp = request.indexOf(" ");
   const endpoint = request.slice(sp + 1);
   if (!endpoint.startsWith("/")) return request;
-  const path = endpoint.split("/").map((seg, i) => (i > 0 && (/^[0-9]+$/.test(seg) || UUID.test(seg)) ? "{id}" : seg)).join("/");
+  const path = endpoint
+    .split("/")
+    .map((seg, i) => (i > 0 && (/^[0-9]+$/.test(seg) || UUID.test(seg)) ? "{id}" : seg))
+    .join("/");
   return `${request.slice(0, sp)} ${path}`;
 }
 /** Cases sent at the same time (each on its own connection). */
@@ -45,7 +48,9 @@ describe("llhttp corpus through Envoy", () => {
     const cutShort = (c: (typeof cases)[number]) => c.requests.some((r) => r.headers_complete && !r.message_complete);
     cases.sort((a, b) => Number(cutShort(a)) - Number(cutShort(b)));
     const endpointOf = (label: string) => label.slice(label.indexOf(" ") + 1);
-    const admitted = new Set(cases.flatMap((c) => c.requests.filter((r) => r.headers_complete && r.message_complete).map((r) => endpointOf(collapsed(labelOf(r))))));
+    const admitted = new Set(
+      cases.flatMap((c) => c.requests.filter((r) => r.headers_complete && r.message_complete).map((r) => endpointOf(collapsed(labelOf(r))))),
+    );
     const expected = new Map<string, number>();
     for (const c of cases) {
       for (const r of c.requests.filter((x) => x.headers_complete)) {
@@ -71,9 +76,16 @@ describe("llhttp corpus through Envoy", () => {
 
     const reqs = (s: Sample[]) => series(s, "sitio_tcp_requests_total", { plugin: PLUGIN });
     const sum = (s: Sample[]) => reqs(s).reduce((a, x) => a + x.value, 0);
-    await envoy.waitForStats((s) => sum(s) >= total && value(s, "sitio_tcp_active_connections", { plugin: PLUGIN }) === 0, `${total} requests, connections closed`);
+    await envoy.waitForStats(
+      (s) => sum(s) >= total && value(s, "sitio_tcp_active_connections", { plugin: PLUGIN }) === 0,
+      `${total} requests, connections closed`,
+    );
     const samples = await envoy.settle();
-    const got = new Map(reqs(samples).filter((x) => x.value > 0).map((x) => [`${x.labels.method} ${x.labels.endpoint}`, x.value] as const));
+    const got = new Map(
+      reqs(samples)
+        .filter((x) => x.value > 0)
+        .map((x) => [`${x.labels.method} ${x.labels.endpoint}`, x.value] as const),
+    );
     expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...expected].sort()));
     expect(value(samples, "sitio_tcp_connections_total", { plugin: PLUGIN })).toBe(cases.length);
     // every byte sent was parsed as HTTP/1.x (nothing past a switch was sent)

@@ -61,11 +61,16 @@ describe("past a lowered limit", () => {
         expect(ex.closedByPeer).toBe(true);
         expect(ex.received.length).toBe(0);
       }
-      const s = await envoy.waitForStats((x) => overflow(x) === 2 && sitio(x, "connections_total") === LIMIT, "2 overflows counted, 3 connections seen by sitio");
+      const s = await envoy.waitForStats(
+        (x) => overflow(x) === 2 && sitio(x, "connections_total") === LIMIT,
+        "2 overflows counted, 3 connections seen by sitio",
+      );
       expect(sitio(s, "active_connections")).toBe(LIMIT);
       // the resource monitor counts each refusal as a failed allocation too (its pressure gauge stays 0)
       expect(series(s, "envoy_overload_envoy_resource_monitors_global_downstream_max_connections_failed_updates")[0]?.value).toBe(2);
-      console.log(`past the limit of ${LIMIT}: ${series(s, "envoy_listener_downstream_global_cx_overflow", { envoy_listener_address: `0.0.0.0_${port}` })[0].line}`);
+      console.log(
+        `past the limit of ${LIMIT}: ${series(s, "envoy_listener_downstream_global_cx_overflow", { envoy_listener_address: `0.0.0.0_${port}` })[0].line}`,
+      );
 
       // one closes: the next connection is served
       await held.pop()!.close();

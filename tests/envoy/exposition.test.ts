@@ -11,7 +11,17 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { useEnvoy } from "../harness/use_envoy.js";
 import { series, type Sample } from "../harness/prometheus.js";
 import { checkAdminExposition, type ExpositionCheck } from "../harness/exposition.js";
-import { HOSTILE_TARGETS, expectedL4, expectedL4Unparsed, expectedL7, l7TargetOf, sendTargets, seriesKey, startAnsweringUpstream, type Expected } from "../harness/hostile_targets.js";
+import {
+  HOSTILE_TARGETS,
+  expectedL4,
+  expectedL4Unparsed,
+  expectedL7,
+  l7TargetOf,
+  sendTargets,
+  seriesKey,
+  startAnsweringUpstream,
+  type Expected,
+} from "../harness/hostile_targets.js";
 import { endpointLabel, endpointPath, escapeLabel, unescapeLabel } from "../harness/labels.js";
 import type { ScriptedUpstream } from "../harness/scripted_upstream.js";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
@@ -43,19 +53,31 @@ const tcp = (s: Sample[], name: string) => series(s, `sitio_tcp_${name}`, { plug
 /** The escaping table, as the test's output: target → label at L4 and L7. */
 function printTable(): void {
   // bytes outside printable ASCII as \xNN
-  const show = (x: string) => (x.length > 48 ? `${x.slice(0, 24)}…(${x.length} bytes)` : x).replace(/[^\x20-\x7e…]/g, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+  const show = (x: string) =>
+    (x.length > 48 ? `${x.slice(0, 24)}…(${x.length} bytes)` : x).replace(
+      /[^\x20-\x7e…]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+    );
   const rows = HOSTILE_TARGETS.map((t, i) => {
     const l4 = t.l4StopsAt === undefined ? `\`${show(endpointLabel(t.target))}\`` : `not a request (\`${show(endpointLabel(t.target))}\` if it were)`;
     const l7 = t.l7 ? `${t.l7.status}, \`${t.l7.endpoint}\` (method \`${t.l7.method}\`)` : `${l7Statuses[i]}, \`${show(endpointLabel(l7TargetOf(t)))}\``;
     return `| ${t.what} | \`${t.method} ${show(t.target)}\` | ${l4} | \`${show(l7TargetOf(t))}\` | ${l7} |`;
   });
-  console.log(["| what | L4 request (:18000) | L4 endpoint label | L7 target (:18080) | L7 status, endpoint label |", "|---|---|---|---|---|", ...rows].join("\n"));
+  console.log(
+    ["| what | L4 request (:18000) | L4 endpoint label | L7 target (:18080) | L7 status, endpoint label |", "|---|---|---|---|---|", ...rows].join("\n"),
+  );
 }
 
 beforeAll(async () => {
   before = await envoy.settle();
-  l4Statuses = await sendTargets(envoy.port(18000), HOSTILE_TARGETS.map((t) => [t.method, t.target]));
-  l7Statuses = await sendTargets(envoy.port(18080), HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]));
+  l4Statuses = await sendTargets(
+    envoy.port(18000),
+    HOSTILE_TARGETS.map((t) => [t.method, t.target]),
+  );
+  l7Statuses = await sendTargets(
+    envoy.port(18080),
+    HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]),
+  );
   const total = (s: Sample[], family: string, plugin: string) => series(s, family, { plugin }).reduce((a, x) => a + x.value, 0);
   after = await envoy.waitForStats(
     (s) =>

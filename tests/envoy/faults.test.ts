@@ -72,7 +72,10 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
     // 1. new plugin configuration, same VM
     await reloadAndWait((l) => withSettings(l, `"endpoints": { "max_distinct": 50, "collapse": ["numbers"] }`), "success");
     await getOnNewConnections(port, "/", 5);
-    s = await envoy.waitForStats((x) => requests(x, "/") >= 10 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") >= 10, "10 requests after the plugin reload");
+    s = await envoy.waitForStats(
+      (x) => requests(x, "/") >= 10 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") >= 10,
+      "10 requests after the plugin reload",
+    );
     expect(requests(s, "/")).toBe(10);
     expect(tcp(s, "connections_total")).toBe(10);
 
@@ -81,7 +84,10 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
     const vmsBefore = baseVms();
     await reloadAndWait((l) => l.replace("vm_id: sitio\n", "vm_id: sitio_reloaded\n"), "success"); // the first: sitio_web's
     await getOnNewConnections(port, "/", 5);
-    s = await envoy.waitForStats((x) => requests(x, "/") >= 15 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") >= 15, "15 requests after the VM reload");
+    s = await envoy.waitForStats(
+      (x) => requests(x, "/") >= 15 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") >= 15,
+      "15 requests after the VM reload",
+    );
     expect(requests(s, "/")).toBe(15);
     expect(tcp(s, "connections_total")).toBe(15);
     expect(baseVms()).toBeGreaterThan(vmsBefore);
@@ -92,10 +98,15 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
     const before = await envoy.scrape();
     await reloadAndWait((l) => withSettings(l, `"endpoints": { "max_distinct": "ten" }`), "rejected");
     await envoy.waitForStats(() => /sitio: plugin sitio_web: invalid configuration: /.test(readFileSync(envoy.logFile, "utf8")), "the refusal in Envoy's log");
-    const line = readFileSync(envoy.logFile, "utf8").split("\n").find((l) => l.includes("sitio: plugin sitio_web: invalid configuration: "));
+    const line = readFileSync(envoy.logFile, "utf8")
+      .split("\n")
+      .find((l) => l.includes("sitio: plugin sitio_web: invalid configuration: "));
     console.log(`refused: ${line?.replace(/^.*?(sitio: plugin)/, "$1")}`);
     expect(await getOnNewConnections(port, "/", 4)).toEqual([200, 200, 200, 200]);
-    const after = await envoy.waitForStats((x) => requests(x, "/") >= requests(before, "/") + 4 && tcp(x, "active_connections") === 0, "4 more requests on the previous configuration");
+    const after = await envoy.waitForStats(
+      (x) => requests(x, "/") >= requests(before, "/") + 4 && tcp(x, "active_connections") === 0,
+      "4 more requests on the previous configuration",
+    );
     expect(requests(after, "/") - requests(before, "/")).toBe(4);
     expect((await fetch(`${envoy.admin}/ready`)).status).toBe(200);
   });
@@ -105,9 +116,15 @@ describe("reloads through LDS: counters continue, invalid configurations are ref
 // later connection meets the failed (or reloaded) VM.
 describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
   beforeAll(() => {
-    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/crash_on_size.ts", "--config", "tests/wasm/asconfig.json", "-o", CRASH_WASM], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/crash_on_size.ts", "--config", "tests/wasm/asconfig.json", "-o", CRASH_WASM], {
+      cwd: ROOT,
+      stdio: "pipe",
+    });
     // the test module is sitio with the same surface, nothing more
-    const exportsOf = (file: string) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(file))).map((e) => e.name).sort();
+    const exportsOf = (file: string) =>
+      WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(file)))
+        .map((e) => e.name)
+        .sort();
     expect(exportsOf(CRASH_WASM)).toEqual(exportsOf(join(ROOT, "build/sitio.wasm")));
   });
 
@@ -131,7 +148,10 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
       sock.write(payload);
       setTimeout(() => sock.end(), 500).unref();
     });
-    await envoy.waitForStats(() => /wasm|Wasm|VM/.test(envoy.logTail(200)) && /(unreachable|crash|failed|abort)/i.test(envoy.logTail(200)), "the VM failure in Envoy's log");
+    await envoy.waitForStats(
+      () => /wasm|Wasm|VM/.test(envoy.logTail(200)) && /(unreachable|crash|failed|abort)/i.test(envoy.logTail(200)),
+      "the VM failure in Envoy's log",
+    );
   }
 
   test("FAIL_OPEN (shipped): after the VM fails, traffic keeps flowing and sitio's counters keep their values", async () => {
@@ -139,7 +159,10 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
     try {
       const port = envoy.port(18000);
       expect(await getOnNewConnections(port, "/", 3)).toEqual([200, 200, 200]);
-      const before = await envoy.waitForStats((x) => requests(x, "/") === 3 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") === 3, "3 requests before the crash");
+      const before = await envoy.waitForStats(
+        (x) => requests(x, "/") === 3 && tcp(x, "active_connections") === 0 && tcp(x, "connections_total") === 3,
+        "3 requests before the crash",
+      );
       await crash(envoy, port);
       // traffic flows without sitio
       expect(await getOnNewConnections(port, "/", 5)).toEqual([200, 200, 200, 200, 200]);
@@ -149,7 +172,9 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
       // the crashed connection was counted in the VM, to be published at the next tick, which never came
       expect(tcp(after, "connections_total")).toBe(tcp(before, "connections_total"));
       expect((await fetch(`${envoy.admin}/ready`)).status).toBe(200);
-      console.log(`FAIL_OPEN: after the crash 5/5 requests answered 200; sitio_tcp_requests_total{GET /} stays ${requests(after, "/")}, connections_total ${tcp(after, "connections_total")}, active ${tcp(after, "active_connections")}`);
+      console.log(
+        `FAIL_OPEN: after the crash 5/5 requests answered 200; sitio_tcp_requests_total{GET /} stays ${requests(after, "/")}, connections_total ${tcp(after, "connections_total")}, active ${tcp(after, "active_connections")}`,
+      );
     } finally {
       await envoy.stop();
     }
@@ -162,7 +187,14 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
       expect(await getOnNewConnections(port, "/", 3)).toEqual([200, 200, 200]);
       await envoy.waitForStats((x) => requests(x, "/") === 3 && tcp(x, "active_connections") === 0, "3 requests before the crash");
       await crash(envoy, port);
-      const statuses = await Promise.all([1, 2, 3].map(() => getOnNewConnections(port, "/", 1).then(([st]) => st, () => 0)));
+      const statuses = await Promise.all(
+        [1, 2, 3].map(() =>
+          getOnNewConnections(port, "/", 1).then(
+            ([st]) => st,
+            () => 0,
+          ),
+        ),
+      );
       expect(statuses).toEqual([0, 0, 0]);
       expect(requests(await envoy.scrape(), "/")).toBe(3);
       expect((await fetch(`${envoy.admin}/ready`)).status).toBe(200);
@@ -193,7 +225,9 @@ describe("VM failure (test-only module that traps on a 7777-byte read)", () => {
       expect(await getOnNewConnections(port, "/", 4)).toEqual([200, 200, 200, 200]);
       const after = await envoy.waitForStats((x) => requests(x, "/") >= counted + 4, `${counted + 4} requests on / in all`);
       expect(requests(after, "/")).toBe(counted + 4);
-      console.log(`FAIL_RELOAD: ${probes} probe connection(s) until the new VM counted (statuses ${JSON.stringify(Object.fromEntries(statuses))}); GET / continued 3 → ${requests(after, "/")}; active gauge ${tcp(after, "active_connections")}`);
+      console.log(
+        `FAIL_RELOAD: ${probes} probe connection(s) until the new VM counted (statuses ${JSON.stringify(Object.fromEntries(statuses))}); GET / continued 3 → ${requests(after, "/")}; active gauge ${tcp(after, "active_connections")}`,
+      );
     } finally {
       await envoy.stop();
     }

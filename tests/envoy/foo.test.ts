@@ -82,13 +82,26 @@ describe("Foo listener: counts equal what was sent and answered", () => {
     // The server's rule: NAK for 5 (a multiple of 5) and 6 ("Stop" in its data), as in the seed.
     expect(answered).toEqual({ ack: 4, nak: 2 });
     expect(replies.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4, 5, 6]);
-    await expectDelta(before, { requests: 6, ack: answered.ack, nak: answered.nak, durations: 6, unmatched: 0, duplicates: 0, malformed: 0, unparsed: 0, connections: 1 });
+    await expectDelta(before, {
+      requests: 6,
+      ack: answered.ack,
+      nak: answered.nak,
+      durations: 6,
+      unmatched: 0,
+      duplicates: 0,
+      malformed: 0,
+      unparsed: 0,
+      connections: 1,
+    });
   });
 
   test("the same session one byte per write gives the same counts", async () => {
     const before = counts(await envoy.scrape());
     const c = await FooClient.connect(port);
-    await c.write([...Buffer.from(SEED_BYTES)].map((b) => Buffer.from([b])), 1);
+    await c.write(
+      [...Buffer.from(SEED_BYTES)].map((b) => Buffer.from([b])),
+      1,
+    );
     const replies = await c.waitForReplies(6);
     await c.close();
     expect(tally(replies)).toEqual({ ack: 4, nak: 2 });

@@ -59,7 +59,14 @@ async function read(): Promise<Reading> {
   const s = await envoy.scrape();
   const toMs = Date.now();
   const g = (name: string) => value(s, `sitio_tcp_${name}`, { plugin: PLUGIN }) ?? -1;
-  return { fromMs, toMs, requests1s: g("requests_last_1s"), requests10s: g("requests_last_10s"), responses1s: g("responses_last_1s"), responses10s: g("responses_last_10s") };
+  return {
+    fromMs,
+    toMs,
+    requests1s: g("requests_last_1s"),
+    requests10s: g("requests_last_10s"),
+    responses1s: g("responses_last_1s"),
+    responses10s: g("responses_last_10s"),
+  };
 }
 
 /**

@@ -61,7 +61,8 @@ function deltaOf(name: string, after: Sample[], before: Sample[], key: (l: Recor
 const grpcDelta = (after: Sample[], before: Sample[]) => deltaOf("sitio_grpc_requests_total", after, before, (l) => `${l.endpoint} ${l.grpc_code}`);
 const grpcDurations = (after: Sample[], before: Sample[]) => deltaOf("sitio_grpc_request_duration_microsecond_count", after, before, (l) => l.endpoint);
 const httpDelta = (after: Sample[], before: Sample[]) => deltaOf("sitio_http_requests_total", after, before, (l) => `${l.method} ${l.endpoint} ${l.status}`);
-const httpDurations = (after: Sample[], before: Sample[]) => deltaOf("sitio_http_request_duration_microsecond_count", after, before, (l) => `${l.method} ${l.endpoint}`);
+const httpDurations = (after: Sample[], before: Sample[]) =>
+  deltaOf("sitio_http_request_duration_microsecond_count", after, before, (l) => `${l.method} ${l.endpoint}`);
 const same = (a: Record<string, number>, b: Record<string, number>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 const bucket = (s: Sample[], endpoint: string, le: string) => value(s, "sitio_grpc_request_duration_microsecond_bucket", { endpoint, plugin: PLUGIN, le }) ?? 0;
 
@@ -140,7 +141,10 @@ describe("gRPC through the HTTP filter", () => {
     mkdirSync(join(ROOT, ".test-logs"), { recursive: true });
     writeFileSync(
       join(ROOT, ".test-logs/grpc-mixed-series.txt"),
-      `${seen.join("\n")}\n\n${withDurations.filter((x) => x.name === "sitio_grpc_requests_total" || x.name === "sitio_grpc_request_duration_microsecond_count").map((x) => x.line).join("\n")}\n`,
+      `${seen.join("\n")}\n\n${withDurations
+        .filter((x) => x.name === "sitio_grpc_requests_total" || x.name === "sitio_grpc_request_duration_microsecond_count")
+        .map((x) => x.line)
+        .join("\n")}\n`,
     );
   });
 
@@ -178,10 +182,16 @@ describe("gRPC through the HTTP filter", () => {
     expect(code(await client.stream({ count: 1, fail_with: 11 }))).toBe("OUT_OF_RANGE");
     expect(code(await client.unary({ fail_with: 8 }))).toBe("RESOURCE_EXHAUSTED");
     const after = await settle(
-      (s) => same(grpcDelta(s, before), { [`${UNARY} OK`]: 1, [`${UNARY} ALREADY_EXISTS`]: 1, [`${STREAM} OUT_OF_RANGE`]: 1, [`${UNARY} RESOURCE_EXHAUSTED`]: 1 }),
+      (s) =>
+        same(grpcDelta(s, before), { [`${UNARY} OK`]: 1, [`${UNARY} ALREADY_EXISTS`]: 1, [`${STREAM} OUT_OF_RANGE`]: 1, [`${UNARY} RESOURCE_EXHAUSTED`]: 1 }),
       "four calls counted",
     );
-    expect(grpcDelta(after, before)).toEqual({ [`${UNARY} OK`]: 1, [`${UNARY} ALREADY_EXISTS`]: 1, [`${STREAM} OUT_OF_RANGE`]: 1, [`${UNARY} RESOURCE_EXHAUSTED`]: 1 });
+    expect(grpcDelta(after, before)).toEqual({
+      [`${UNARY} OK`]: 1,
+      [`${UNARY} ALREADY_EXISTS`]: 1,
+      [`${STREAM} OUT_OF_RANGE`]: 1,
+      [`${UNARY} RESOURCE_EXHAUSTED`]: 1,
+    });
     const deadline = Date.now() + 5000;
     while (calls() - hooks < 3 && Date.now() < deadline) await sleep(50);
     expect(calls() - hooks).toBe(3);
@@ -224,7 +234,9 @@ describe("HTTP/2 without gRPC (h2c, prior knowledge)", () => {
       const after = await settle((s) => same(httpDelta(s, before), expected), "exact HTTP/2 request counts");
       expect(httpDelta(after, before)).toEqual(expected);
       expect(grpcDelta(after, before)).toEqual({});
-      expect((value(after, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0) - (value(before, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0)).toBe(2);
+      expect(
+        (value(after, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0) - (value(before, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0),
+      ).toBe(2);
       const durations = { "GET /": 4, "HEAD /": 1, "GET /api/items": 2, "DELETE /api/items": 1, "GET other": 2, [`POST ${UNARY}`]: 1 };
       const timed = await settle((s) => same(httpDurations(s, before), durations), "one duration sample per request");
       expect(httpDurations(timed, before)).toEqual(durations);
@@ -245,7 +257,10 @@ describe("Envoy's own replies to gRPC calls", () => {
     try {
       const r = await other.unary({});
       expect([code(r), r.details]).toEqual(["UNIMPLEMENTED", ""]);
-      const s = await noRoute.waitForStats((x) => value(x, "sitio_grpc_requests_total", { endpoint: "other", grpc_code: "UNIMPLEMENTED", plugin: PLUGIN }) === 1, "the call counted");
+      const s = await noRoute.waitForStats(
+        (x) => value(x, "sitio_grpc_requests_total", { endpoint: "other", grpc_code: "UNIMPLEMENTED", plugin: PLUGIN }) === 1,
+        "the call counted",
+      );
       expect(value(s, "sitio_http_custom_404_total", { plugin: PLUGIN })).toBe(0);
       expect(series(s, "sitio_http_requests_total", { plugin: PLUGIN })).toEqual([]);
     } finally {
@@ -253,7 +268,6 @@ describe("Envoy's own replies to gRPC calls", () => {
       await noRoute.stop();
     }
   });
-
 
   // last in the file: it stops the example gRPC server
   test("with the server gone, Envoy answers UNAVAILABLE itself: counted, but no evidence for a new method", async () => {

@@ -37,7 +37,10 @@ async function wellFormedIsCountedExactly(endpoint: string, n: number): Promise<
   const conn = await KeepAliveConnection.open(port);
   for (let i = 0; i < n; i++) expect(await conn.get(endpoint)).toBe(200);
   await conn.close();
-  const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 1, "the well-formed connection closed");
+  const after = await envoy.waitForStats(
+    (s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 1,
+    "the well-formed connection closed",
+  );
   expect(requests(after, endpoint) - requests(before, endpoint)).toBe(n);
 }
 
@@ -53,7 +56,10 @@ describe("hostile clients", () => {
       sent += bytes.length;
       await rawExchange(port, [bytes], { idleMs: 30 });
     }
-    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 40, "garbage connections closed");
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 40,
+      "garbage connections closed",
+    );
     expect(tcp(after, "rx_bytes_total") - tcp(before, "rx_bytes_total")).toBe(sent);
     // the first byte of a random stream is usually not a token char; either way nothing is a request
     const counted = (s: Sample[]) => s.filter((x) => x.name === "sitio_tcp_requests_total").reduce((t, x) => t + x.value, 0);
@@ -82,10 +88,17 @@ describe("hostile clients", () => {
     for (let i = 0; i < 10; i++) {
       // tcp_proxy passes the FIN on; whether the upstream still answers is its business,
       // so only sitio's count and the clean close are checked
-      const ex = await rawExchange(port, ["GET /half HTTP/1.1\r\nHost: sitio.test\r\n\r\n"], { halfClose: true, idleMs: 1000, until: (b) => countResponses(b) === 1 });
+      const ex = await rawExchange(port, ["GET /half HTTP/1.1\r\nHost: sitio.test\r\n\r\n"], {
+        halfClose: true,
+        idleMs: 1000,
+        until: (b) => countResponses(b) === 1,
+      });
       expect(countResponses(ex.received)).toBeLessThanOrEqual(1);
     }
-    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 10, "half-closed connections closed");
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + 10,
+      "half-closed connections closed",
+    );
     // a request whose response never came counts under other (no evidence let it in); each counts once
     expect(requests(after, "/half") + requests(after, "other") - requests(before, "/half") - requests(before, "other")).toBe(10);
     expect(await ready()).toBe(200);
@@ -106,7 +119,10 @@ describe("hostile clients", () => {
       sock.resetAndDestroy();
     }
     // sitio counts what reached it: both requests of every connection whose bytes were read before the reset
-    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + resets, "reset connections gone");
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + resets,
+      "reset connections gone",
+    );
     // (a request whose response the reset cut off counts under other unless its path got in earlier)
     const total = (s: Sample[]) => s.filter((x) => x.name === "sitio_tcp_requests_total" && x.labels.plugin === PLUGIN).reduce((t, x) => t + x.value, 0);
     const counted = total(after) - total(before);
@@ -130,7 +146,11 @@ describe("hostile clients", () => {
         else s.end();
       });
     }
-    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + n, "dropped connections gone", 20_000);
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "connections_total") === tcp(before, "connections_total") + n,
+      "dropped connections gone",
+      20_000,
+    );
     expect(tcp(after, "rx_bytes_total")).toBe(tcp(before, "rx_bytes_total"));
     expect(await ready()).toBe(200);
     await wellFormedIsCountedExactly("/after-drops", 25);
@@ -147,9 +167,14 @@ describe("hostile clients on the Foo listener", () => {
     const before = await envoy.settle();
     const r = new Rng(7);
     // garbage without any line end: can hold no message
-    for (let i = 0; i < 10; i++) await rawExchange(fooPort, [Buffer.from(r.bytes(r.range(1, 2000)).toString("latin1").replaceAll("\n", "_"), "latin1")], { idleMs: 30 });
+    for (let i = 0; i < 10; i++)
+      await rawExchange(fooPort, [Buffer.from(r.bytes(r.range(1, 2000)).toString("latin1").replaceAll("\n", "_"), "latin1")], { idleMs: 30 });
     // hostile lines, each its own malformed message (no REQ among them is well-formed)
-    await rawExchange(fooPort, [`REQ 1 ${"x".repeat(70_000)}\n`, "REQ \0\n", Buffer.from([0x52, 0x45, 0x51, 0x20, 0xff, 0xfe, 0x0a]), "REQ 123456789012345678901234\n", "req 5\n"], { idleMs: 50 });
+    await rawExchange(
+      fooPort,
+      [`REQ 1 ${"x".repeat(70_000)}\n`, "REQ \0\n", Buffer.from([0x52, 0x45, 0x51, 0x20, 0xff, 0xfe, 0x0a]), "REQ 123456789012345678901234\n", "req 5\n"],
+      { idleMs: 50 },
+    );
     // resets right after a REQ (the server's reply may or may not get through)
     for (let i = 0; i < 10; i++) {
       const sock = await openSocket(fooPort);
@@ -158,7 +183,10 @@ describe("hostile clients on the Foo listener", () => {
       await sleep(i % 2 === 0 ? 0 : 5);
       sock.resetAndDestroy();
     }
-    const mid = await envoy.waitForStats((s) => foo(s, "sitio_tcp_active_connections") === 0 && foo(s, "sitio_tcp_connections_total") === foo(before, "sitio_tcp_connections_total") + 21, "hostile Foo connections closed");
+    const mid = await envoy.waitForStats(
+      (s) => foo(s, "sitio_tcp_active_connections") === 0 && foo(s, "sitio_tcp_connections_total") === foo(before, "sitio_tcp_connections_total") + 21,
+      "hostile Foo connections closed",
+    );
     expect(reqs(mid) - reqs(before)).toBeLessThanOrEqual(10);
     expect(await ready()).toBe(200);
     // a REQ dribbled a byte at a time over ~2 s, then 20 ordinary ones: all 21 counted, all answered

@@ -99,7 +99,10 @@ describe("L4 responses from the shipped example service", () => {
     const ex = await rawExchange(port, [...bare, get("/")], { gapMs: 150, until: (b) => countResponses(b) === 4, idleMs: 2000 });
     expect(countResponses(ex.received)).toBe(4);
     expect(ex.received.toString("latin1").split(PAGE.body).length - 1).toBe(3);
-    const after = await envoy.waitForStats((s) => count(s, "GET", "other") - count(before, "GET", "other") === 3 && count(s, "GET", "/") - count(before, "GET", "/") === 1, "4 requests timed");
+    const after = await envoy.waitForStats(
+      (s) => count(s, "GET", "other") - count(before, "GET", "other") === 3 && count(s, "GET", "/") - count(before, "GET", "/") === 1,
+      "4 requests timed",
+    );
     expect(requests(after, "GET", "other") - requests(before, "GET", "other")).toBe(3);
     expect(requests(after, "GET", "/") - requests(before, "GET", "/")).toBe(1);
     expect(tcp(after, "custom_404_total") - tcp(before, "custom_404_total")).toBe(3);
@@ -136,7 +139,17 @@ describe("L4 responses from a scripted upstream", () => {
         case "/chunked":
           // head split mid status line and mid header, body in chunks with an extension and a trailer
           return {
-            writes: ["HTTP/1.1 40", GAP, "4 Not Found\r\nTransfer-Encoding: chu", GAP, "nked\r\nContent-Type: text/plain\r\nX-Kept: yes\r\n\r\n", GAP, "5\r\nhello\r\n", GAP, "6;x=y\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"],
+            writes: [
+              "HTTP/1.1 40",
+              GAP,
+              "4 Not Found\r\nTransfer-Encoding: chu",
+              GAP,
+              "nked\r\nContent-Type: text/plain\r\nX-Kept: yes\r\n\r\n",
+              GAP,
+              "5\r\nhello\r\n",
+              GAP,
+              "6;x=y\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+            ],
           };
         case "/split-body":
           return { writes: ["HTTP/1.1 404 Not Found\r\nContent-Length: 20\r\n\r\n", GAP, "0123456789", GAP, "0123456789"] };
@@ -168,7 +181,10 @@ describe("L4 responses from a scripted upstream", () => {
   const rewritten = (statusLine: string, kept = "") => `${statusLine}\r\n${kept}${PAGE_HEADERS}${PAGE.body}`;
 
   test("chunked 404 with its head split across reads: the page, with a matching Content-Length", async () => {
-    const ex = await rawExchange(port, [get("/chunked")], { until: (b) => b.length >= rewritten("HTTP/1.1 404 Not Found", "X-Kept: yes\r\n").length, idleMs: 300 });
+    const ex = await rawExchange(port, [get("/chunked")], {
+      until: (b) => b.length >= rewritten("HTTP/1.1 404 Not Found", "X-Kept: yes\r\n").length,
+      idleMs: 300,
+    });
     expect(ex.received.toString("latin1")).toBe(rewritten("HTTP/1.1 404 Not Found", "X-Kept: yes\r\n"));
   });
 
@@ -208,7 +224,9 @@ describe("L4 responses from a scripted upstream", () => {
     expect(accepted.received.toString("latin1").startsWith("HTTP/1.1 101 ")).toBe(true);
     await rawExchange(port, [upgrade("/ws-refused") + get("/after-refusal")], { idleMs: 300 });
     const s = await envoy.waitForStats(
-      (x) => count(x, "GET", "/after-refusal") - count(before, "GET", "/after-refusal") === 1 && tcp(x, "unparsed_bytes_total") - tcp(before, "unparsed_bytes_total") >= after.length,
+      (x) =>
+        count(x, "GET", "/after-refusal") - count(before, "GET", "/after-refusal") === 1 &&
+        tcp(x, "unparsed_bytes_total") - tcp(before, "unparsed_bytes_total") >= after.length,
       "the request after the refusal timed, the tunnel bytes published",
     );
     expect(requests(s, "GET", "/after-switch") - requests(before, "GET", "/after-switch")).toBe(0);

@@ -33,7 +33,11 @@ const byMethodStatus = (s: Sample[], endpoint: string) =>
 function delta(after: Sample[], before: Sample[], endpoint: string): Record<string, number> {
   const a = byMethodStatus(after, endpoint);
   const b = byMethodStatus(before, endpoint);
-  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v !== 0));
+  return Object.fromEntries(
+    Object.entries(a)
+      .map(([k, v]) => [k, v - (b[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
 }
 
 /** Waits until `check` holds, then checks it still holds a moment later (nothing counted twice). */

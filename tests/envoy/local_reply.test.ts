@@ -45,7 +45,8 @@ function complete(b: Buffer): boolean {
   return text.length >= end + 4 + length;
 }
 
-const requests = (s: Sample[], labels: Record<string, string>) => series(s, "sitio_http_requests_total", { plugin: PLUGIN, ...labels }).reduce((a, x) => a + x.value, 0);
+const requests = (s: Sample[], labels: Record<string, string>) =>
+  series(s, "sitio_http_requests_total", { plugin: PLUGIN, ...labels }).reduce((a, x) => a + x.value, 0);
 const custom404 = (s: Sample[]) => series(s, "sitio_http_custom_404_total", { plugin: PLUGIN })[0]?.value ?? 0;
 
 describe("the shipped config", () => {
@@ -56,7 +57,9 @@ describe("the shipped config", () => {
     const a = await ask(envoy.port(18080), "OPTIONS * HTTP/1.1\r\nHost: sitio.test\r\n\r\n");
     expect(a).toEqual({ status: 404, contentType: TYPE, body: PAGE });
     const after = await envoy.waitForStats((s) => requests(s, {}) === requests(before, {}) + 1, "the OPTIONS * request counted");
-    expect(requests(after, { method: "OPTIONS", endpoint: "other", status: "404" }) - requests(before, { method: "OPTIONS", endpoint: "other", status: "404" })).toBe(1);
+    expect(
+      requests(after, { method: "OPTIONS", endpoint: "other", status: "404" }) - requests(before, { method: "OPTIONS", endpoint: "other", status: "404" }),
+    ).toBe(1);
     expect(custom404(after)).toBe(custom404(before));
   });
 
@@ -70,13 +73,16 @@ describe("the shipped config", () => {
     ];
     for (const v of variants) expect(await ask(port, v)).toEqual({ status: 404, contentType: TYPE, body: PAGE });
     const after = await envoy.waitForStats((s) => requests(s, {}) === requests(before, {}) + variants.length, "the variants counted");
-    expect(requests(after, { method: "OPTIONS", endpoint: "other", status: "404" }) - requests(before, { method: "OPTIONS", endpoint: "other", status: "404" })).toBe(variants.length);
+    expect(
+      requests(after, { method: "OPTIONS", endpoint: "other", status: "404" }) - requests(before, { method: "OPTIONS", endpoint: "other", status: "404" }),
+    ).toBe(variants.length);
   });
 
   test("sitio's own 404 pages (no route; the service's 404) are sitio's, each counted once as a page sitio sent", async () => {
     const port = envoy.port(18080);
     const before = await envoy.scrape(); // (request counters are published at once)
-    for (const path of ["/no-route", "/api/missing"]) expect(await ask(port, `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`)).toEqual({ status: 404, contentType: TYPE, body: PAGE });
+    for (const path of ["/no-route", "/api/missing"])
+      expect(await ask(port, `GET ${path} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`)).toEqual({ status: 404, contentType: TYPE, body: PAGE });
     const after = await envoy.waitForStats((s) => requests(s, {}) === requests(before, {}) + 2, "the two requests counted");
     expect(custom404(after) - custom404(before)).toBe(2);
   });
@@ -96,8 +102,16 @@ test("with the two copies of the page made different, sitio's own 404s keep siti
   const envoy = await startEnvoy({ name: "local-reply-apart", configText: text });
   try {
     const port = envoy.port(18080);
-    expect(await ask(port, "GET /no-route HTTP/1.1\r\nHost: sitio.test\r\n\r\n")).toEqual({ status: 404, contentType: "text/plain; charset=utf-8", body: sitioPage });
-    expect(await ask(port, "GET /api/missing HTTP/1.1\r\nHost: sitio.test\r\n\r\n")).toEqual({ status: 404, contentType: "text/plain; charset=utf-8", body: sitioPage });
+    expect(await ask(port, "GET /no-route HTTP/1.1\r\nHost: sitio.test\r\n\r\n")).toEqual({
+      status: 404,
+      contentType: "text/plain; charset=utf-8",
+      body: sitioPage,
+    });
+    expect(await ask(port, "GET /api/missing HTTP/1.1\r\nHost: sitio.test\r\n\r\n")).toEqual({
+      status: 404,
+      contentType: "text/plain; charset=utf-8",
+      body: sitioPage,
+    });
     expect(await ask(port, "OPTIONS * HTTP/1.1\r\nHost: sitio.test\r\n\r\n")).toEqual({ status: 404, contentType: TYPE, body: PAGE });
   } finally {
     await envoy.stop();

@@ -16,7 +16,6 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, expect, test } from "vitest";
-import { sleep, TICK_MS } from "../harness/envoy.js";
 import { series, type Sample } from "../harness/prometheus.js";
 import { openSocket } from "../harness/traffic.js";
 import { useEnvoy } from "../harness/use_envoy.js";
@@ -51,7 +50,10 @@ interface Reading {
   heap: number;
   memory: number;
 }
-const read = (s: Sample[], plugin: string): Reading => ({ heap: gauge(s, "sitio_wasm_heap_bytes", plugin), memory: gauge(s, "sitio_wasm_memory_bytes", plugin) });
+const read = (s: Sample[], plugin: string): Reading => ({
+  heap: gauge(s, "sitio_wasm_heap_bytes", plugin),
+  memory: gauge(s, "sitio_wasm_memory_bytes", plugin),
+});
 /** How close to idle the heap must come back. */
 const RETURN_SLACK = 8 * 1024;
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -86,7 +88,9 @@ test(`${CONNECTIONS} × ${MESSAGES} unanswered Foo REQs and ${CONNECTIONS} × ${
   // the Foo REQs are counted as they come (their replies would be matched by id)
   expect(tcp(fooScrape, "requests_last_10s", "sitio_foo")).toBe(CONNECTIONS * MESSAGES);
 
-  await openAll(envoy.port(18000), "sitio_web", (c) => Array.from({ length: MESSAGES }, (_, i) => `GET /m/c${c}/r${i} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`).join(""));
+  await openAll(envoy.port(18000), "sitio_web", (c) =>
+    Array.from({ length: MESSAGES }, (_, i) => `GET /m/c${c}/r${i} HTTP/1.1\r\nHost: sitio.test\r\n\r\n`).join(""),
+  );
   const openScrape = await envoy.settle();
   const open = read(openScrape, "sitio_web");
   expect(tcp(openScrape, "active_connections", "sitio_web")).toBe(CONNECTIONS);
@@ -97,7 +101,10 @@ test(`${CONNECTIONS} × ${MESSAGES} unanswered Foo REQs and ${CONNECTIONS} × ${
 
   for (const s of socks) s.destroy();
   const closing = Date.now();
-  await envoy.waitForStats((s) => tcp(s, "active_connections", "sitio_web") === 0 && tcp(s, "active_connections", "sitio_foo") === 0, "all 32 connections closed");
+  await envoy.waitForStats(
+    (s) => tcp(s, "active_connections", "sitio_web") === 0 && tcp(s, "active_connections", "sitio_foo") === 0,
+    "all 32 connections closed",
+  );
   // the pooled connection objects go half per tick (32 → 0 within 6 ticks): the heap is back within a few KiB of idle well before 10 s
   const closedScrape = await envoy.waitForStats((s) => Math.abs(read(s, "sitio_web").heap - idle.heap) < RETURN_SLACK, "the heap back to idle", 10_000);
   const returnedMs = Date.now() - closing;

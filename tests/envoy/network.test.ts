@@ -37,7 +37,10 @@ describe("network filter: connections and bytes", () => {
     const r = await httpRequest(port, "/", { headers: { connection: "close" } });
     expect(r.status).toBe(200);
     expect(r.body).toBe(OK_BODY);
-    const after = await envoy.waitForStats((s) => tcp(s, "connections_total") === tcp(before, "connections_total") + 1 && tcp(s, "active_connections") === 0, "connection closed");
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "connections_total") === tcp(before, "connections_total") + 1 && tcp(s, "active_connections") === 0,
+      "connection closed",
+    );
     expect(requests(after, "GET", "/") - requests(before, "GET", "/")).toBe(1);
   });
 
@@ -46,7 +49,10 @@ describe("network filter: connections and bytes", () => {
     const sent = get("/bytes", "Connection: close\r\n");
     const ex = await rawExchange(port, [sent]);
     expect(countResponses(ex.received)).toBe(1);
-    const after = await envoy.waitForStats((s) => tcp(s, "active_connections") === 0 && tcp(s, "tx_bytes_total") - tcp(before, "tx_bytes_total") === ex.received.length, "byte counts");
+    const after = await envoy.waitForStats(
+      (s) => tcp(s, "active_connections") === 0 && tcp(s, "tx_bytes_total") - tcp(before, "tx_bytes_total") === ex.received.length,
+      "byte counts",
+    );
     expect(tcp(after, "rx_bytes_total") - tcp(before, "rx_bytes_total")).toBe(Buffer.byteLength(sent, "latin1"));
     expect(tcp(after, "tx_bytes_total") - tcp(before, "tx_bytes_total")).toBe(ex.received.length);
   });
@@ -100,7 +106,11 @@ describe("network filter: HTTP/1.x endpoints from raw bytes", () => {
 
   test("one byte per write: two pipelined requests still count as two", async () => {
     const stream = get("/dribble") + get("/dribble");
-    await rawExchange(port, [...stream].map((c) => c), { gapMs: 2 });
+    await rawExchange(
+      port,
+      [...stream].map((c) => c),
+      { gapMs: 2 },
+    );
     await expectRequests("GET", "/dribble", 2);
   });
 

@@ -55,13 +55,21 @@ describe("configuration mistakes sitio refuses", () => {
     const text = config();
     expect(text).not.toBe(shipped());
     const { sitio, log, exitCode } = await refused("mistake", text);
-    console.log(`${mistake}\n  sitio:  ${sitio.map(message).join("\n          ")}\n  envoy:  ${log.split("\n").filter((l) => /\[critical\]\[main\]/.test(l)).map(message).join("\n          ")}`);
+    console.log(
+      `${mistake}\n  sitio:  ${sitio.map(message).join("\n          ")}\n  envoy:  ${log
+        .split("\n")
+        .filter((l) => /\[critical\]\[main\]/.test(l))
+        .map(message)
+        .join("\n          ")}`,
+    );
     // one line per VM that configured the plugin would be noise: Envoy stops at the first refusal
     expect(sitio).toHaveLength(1);
     expect(sitio[0]).toContain("[critical][wasm]");
     // Envoy's prefix for a module's log line: "wasm log <root_id> <vm_id>: "
     expect(message(sitio[0])).toBe(`wasm log ${root} sitio: ${line}`);
-    expect(log).toMatch(new RegExp(`\\[critical\\]\\[main\\].*error \`Unable to create Wasm plugin ${plugin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\` initializing config`));
+    expect(log).toMatch(
+      new RegExp(`\\[critical\\]\\[main\\].*error \`Unable to create Wasm plugin ${plugin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\` initializing config`),
+    );
     expect(exitCode).toBe(1);
   });
 });
@@ -84,16 +92,25 @@ describe("a sitio filter block copied into a bootstrap without the stats_tags", 
       const page = await (await fetch(`${bare.admin}/stats/prometheus`)).text();
       const lines = page.split("\n").filter((l) => l.startsWith(COLLAPSED) || l === `# TYPE ${COLLAPSED} counter`);
       console.log(`without stats_tags, ${PATHS.join(" ")} on :18000 publish:\n${lines.join("\n")}`);
-      expect(lines).toEqual(Array(PATHS.length).fill([`# TYPE ${COLLAPSED} counter`, `${COLLAPSED}{} 1`]).flat());
+      expect(lines).toEqual(
+        Array(PATHS.length)
+          .fill([`# TYPE ${COLLAPSED} counter`, `${COLLAPSED}{} 1`])
+          .flat(),
+      );
 
       const check = await checkAdminExposition(bare.admin);
-      console.log(`exposition check without stats_tags: ${check.untaggedSitio.length} sitio lines without a plugin label; problems:\n${check.problems.slice(0, 5).join("\n")}`);
+      console.log(
+        `exposition check without stats_tags: ${check.untaggedSitio.length} sitio lines without a plugin label; problems:\n${check.problems.slice(0, 5).join("\n")}`,
+      );
       // Prometheus keeps one of the four samples of that name and loses the rest
       expect(check.problems.filter((p) => p.endsWith(`: second TYPE line for metric name "${COLLAPSED}"`))).toHaveLength(PATHS.length - 1);
       expect(check.problems.filter((p) => p.endsWith(`: duplicate series ${COLLAPSED}{}`))).toHaveLength(PATHS.length - 1);
       expect(check.untaggedSitio).toContain(`${COLLAPSED}{} 1`);
       // the same traffic through the shipped config: four series of one family, all labelled
-      await tagged.waitForStats((s) => PATHS.every((p) => s.some((x) => x.name === "sitio_tcp_requests_total" && x.labels.endpoint === p)), "the four endpoints");
+      await tagged.waitForStats(
+        (s) => PATHS.every((p) => s.some((x) => x.name === "sitio_tcp_requests_total" && x.labels.endpoint === p)),
+        "the four endpoints",
+      );
       const good = await checkAdminExposition(tagged.admin);
       expect(good.problems).toEqual([]);
       expect(good.untaggedSitio).toEqual([]);

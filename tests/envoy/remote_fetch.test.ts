@@ -101,10 +101,15 @@ describe("remote fetch at start-up", () => {
       expect(invalid.length).toBe(BLOCKS * 4);
       expect(invalid[0]).toBe(`[debug][config] [source/common/config/remote_data_fetcher.cc:58] fetch remote data [uri = ${server.uri}]: data is invalid`);
       expect(logLines(envoy, "Retry limit exceeded")).toEqual(
-        Array(BLOCKS).fill("[warning][config] [./source/extensions/common/wasm/remote_async_datasource.h:52] Retry limit exceeded for fetching data from remote data source."),
+        Array(BLOCKS).fill(
+          "[warning][config] [./source/extensions/common/wasm/remote_async_datasource.h:52] Retry limit exceeded for fetching data from remote data source.",
+        ),
       );
-      for (const plugin of ["sitio_web", "sitio_foo", "sitio_http"]) expect(logLines(envoy, `Plugin ${plugin} failed to load`).length, plugin).toBeGreaterThan(0);
-      console.log(`wrong sha256 at start-up, Envoy's lines:\n  ${invalid[0]}\n  ${logLines(envoy, "Retry limit exceeded")[0]}\n  ${logLines(envoy, "Plugin sitio_web failed to load").at(-1)}`);
+      for (const plugin of ["sitio_web", "sitio_foo", "sitio_http"])
+        expect(logLines(envoy, `Plugin ${plugin} failed to load`).length, plugin).toBeGreaterThan(0);
+      console.log(
+        `wrong sha256 at start-up, Envoy's lines:\n  ${invalid[0]}\n  ${logLines(envoy, "Retry limit exceeded")[0]}\n  ${logLines(envoy, "Plugin sitio_web failed to load").at(-1)}`,
+      );
 
       expect((await fetch(`${envoy.admin}/ready`)).status).toBe(200);
       for (let i = 0; i < 3; i++) expect(await getOnNewConnection(envoy.port(18000))).toBe(200);
@@ -149,7 +154,11 @@ describe("remote fetch through LDS", () => {
     expect(await getOnNewConnection(port)).toBe(200);
     s = await envoy.waitForStats((x) => webRequests(x) === 3, "a request during warming counted by the old chain");
     expect(stat(s, "envoy_listener_manager_total_listeners_warming")).toBe(BLOCKS);
-    s = await envoy.waitForStats((x) => stat(x, "envoy_listener_manager_total_listeners_warming") === 0 && stat(x, "envoy_wasm_remote_load_fetch_failures") === BLOCKS, "the fetches given up, warming over", 30_000);
+    s = await envoy.waitForStats(
+      (x) => stat(x, "envoy_listener_manager_total_listeners_warming") === 0 && stat(x, "envoy_wasm_remote_load_fetch_failures") === BLOCKS,
+      "the fetches given up, warming over",
+      30_000,
+    );
     expect(logLines(envoy, "Retry limit exceeded").length - logBefore).toBe(BLOCKS);
     expect(stat(s, "envoy_listener_manager_listener_in_place_updated")).toBe(BLOCKS);
 
@@ -157,10 +166,15 @@ describe("remote fetch through LDS", () => {
     await new Promise((ok) => setTimeout(ok, 300));
     s = await envoy.scrape();
     expect(webRequests(s)).toBe(3);
-    console.log(`LDS update with a wrong sha256: accepted (lds_update_success ${success} → ${success + 1}, rejected 0); ${BLOCKS} listeners warming while the fetches were retried, a request then counted by the old chain; afterwards 3/3 new connections answered 200, uncounted`);
+    console.log(
+      `LDS update with a wrong sha256: accepted (lds_update_success ${success} → ${success + 1}, rejected 0); ${BLOCKS} listeners warming while the fetches were retried, a request then counted by the old chain; afterwards 3/3 new connections answered 200, uncounted`,
+    );
 
     lds.update((l) => withRemoteCode(l, { uri: server.uri, sha256: RIGHT }));
-    await envoy.waitForStats((x) => stat(x, "envoy_listener_manager_lds_update_success") === success + 2 && stat(x, "envoy_listener_manager_total_listeners_warming") === 0, "the update with the right sha256 active");
+    await envoy.waitForStats(
+      (x) => stat(x, "envoy_listener_manager_lds_update_success") === success + 2 && stat(x, "envoy_listener_manager_total_listeners_warming") === 0,
+      "the update with the right sha256 active",
+    );
     for (let i = 0; i < 4; i++) expect(await getOnNewConnection(port)).toBe(200);
     s = await envoy.waitForStats((x) => webRequests(x) === 3 + 4, "counting again, from the previous value");
     expect(webRequests(s)).toBe(3 + 4);

@@ -3,17 +3,10 @@
 
 import { describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ROOT, SHIPPED_CONFIG, envoyBinary, ensureTlsCert } from "../harness/envoy.js";
-
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? sources(p) : p.endsWith(".ts") ? [p] : [];
-  });
-}
 
 describe("shipped envoy.yaml", () => {
   test("Envoy validates it as shipped (with the built wasm and the certificate made at set-up)", () => {
@@ -41,6 +34,7 @@ describe("shipped envoy.yaml", () => {
   });
 
   test("the local_reply_config page for Envoy's own 404s is sitio_http's custom_404 page, and it spares the 404s sitio sends", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read field by field
     type Any = any;
     const config = parse(readFileSync(SHIPPED_CONFIG, "utf8")) as Any;
     const listener = config.static_resources.listeners.find((l: Any) => l.name === "web_http");

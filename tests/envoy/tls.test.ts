@@ -48,7 +48,10 @@ function sitio(s: Sample[]): Record<string, number> {
     if (x.labels.plugin !== "sitio_tls") continue;
     if (!x.name.startsWith("sitio_tls_") && !/^sitio_tcp_(rx|tx|unparsed)_bytes_total$/.test(x.name)) continue;
     if (x.name.endsWith("_bucket") || x.name.endsWith("_sum")) continue;
-    const labels = Object.entries(x.labels).filter(([k]) => k !== "plugin").map(([k, v]) => `${k}="${v}"`).join(",");
+    const labels = Object.entries(x.labels)
+      .filter(([k]) => k !== "plugin")
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(",");
     out[`${x.name}{${labels}}`] = x.value;
   }
   return out;
@@ -69,7 +72,44 @@ function sameSeries(a: Record<string, number>, b: Record<string, number>): boole
 }
 
 /** ALPN ids registered with IANA (the label policy keeps these; assembly/labels/label_values.ts). */
-const REGISTERED_ALPN = new Set(["http/0.9", "http/1.0", "http/1.1", "spdy/1", "spdy/2", "spdy/3", "stun.turn", "stun.nat-discovery", "h2", "h2c", "webrtc", "c-webrtc", "ftp", "imap", "pop3", "managesieve", "coap", "xmpp-client", "xmpp-server", "acme-tls/1", "mqtt", "dot", "ntske/1", "sunrpc", "h3", "smb", "irc", "nntp", "nnsp", "doq", "sip/2", "tds/8.0", "dicom", "postgresql", "radius/1.0", "radius/1.1"]);
+const REGISTERED_ALPN = new Set([
+  "http/0.9",
+  "http/1.0",
+  "http/1.1",
+  "spdy/1",
+  "spdy/2",
+  "spdy/3",
+  "stun.turn",
+  "stun.nat-discovery",
+  "h2",
+  "h2c",
+  "webrtc",
+  "c-webrtc",
+  "ftp",
+  "imap",
+  "pop3",
+  "managesieve",
+  "coap",
+  "xmpp-client",
+  "xmpp-server",
+  "acme-tls/1",
+  "mqtt",
+  "dot",
+  "ntske/1",
+  "sunrpc",
+  "h3",
+  "smb",
+  "irc",
+  "nntp",
+  "nnsp",
+  "doq",
+  "sip/2",
+  "tds/8.0",
+  "dicom",
+  "postgresql",
+  "radius/1.0",
+  "radius/1.1",
+]);
 
 /** The sitio series one client's connection must add: `rx`/`tx` are the bytes Envoy's tcp_proxy counted for it. */
 function expectedSitio(c: TlsClientCase, rx: number, tx: number): Record<string, number> {
@@ -80,8 +120,8 @@ function expectedSitio(c: TlsClientCase, rx: number, tx: number): Record<string,
     [`sitio_tls_connections_total{alpn="${alpn}",sni="${sni}"}`]: 1,
     [`sitio_tls_rx_bytes_total{sni="${sni}"}`]: rx,
     [`sitio_tls_tx_bytes_total{sni="${sni}"}`]: tx,
-    [`sitio_tcp_rx_bytes_total{}`]: rx,
-    [`sitio_tcp_tx_bytes_total{}`]: tx,
+    "sitio_tcp_rx_bytes_total{}": rx,
+    "sitio_tcp_tx_bytes_total{}": tx,
   };
   if (c.expect.version !== null) {
     out[`sitio_tls_handshakes_total{sni="${sni}",tls_version="${c.expect.version}"}`] = 1;
@@ -170,9 +210,15 @@ describe("real TLS clients through the :18443 listener, sitio's TLS codec on it"
     expect({ ...got, rxBytes: 0, txBytes: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0 });
     // sitio: exactly this connection, its bytes as Envoy counted them (published at sitio's tick, the duration at Envoy's merge)
     const wantSitio = expectedSitio(c, got.rxBytes, got.txBytes);
-    const sitioAfter = await envoy.waitForStats((s) => sameSeries(seriesDelta(sitioBefore, sitio(s)), wantSitio), `${c.name}: sitio's series`).catch(async () => envoy.scrape());
+    const sitioAfter = await envoy
+      .waitForStats((s) => sameSeries(seriesDelta(sitioBefore, sitio(s)), wantSitio), `${c.name}: sitio's series`)
+      .catch(async () => envoy.scrape());
     expect(seriesDelta(sitioBefore, sitio(sitioAfter))).toEqual(wantSitio);
-    console.log(`${c.name}: sitio ${Object.entries(wantSitio).map(([k, v]) => `${k} +${v}`).join(", ")}`);
+    console.log(
+      `${c.name}: sitio ${Object.entries(wantSitio)
+        .map(([k, v]) => `${k} +${v}`)
+        .join(", ")}`,
+    );
     console.log(`${c.name}: ${ms.toFixed(0)} ms, ${"failed" in result ? "refused" : `${result.version} ${result.alpn ?? "(no ALPN)"}`}`);
   });
 });

@@ -1,7 +1,7 @@
 // Hostile Foo streams (`REQ|ACK|NAK <seq> [data]\n`) for the fuzzer. A counted
 // REQ or reply always ends in its own '\n', which bounds the counts.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 import type { ConnectionInput } from "./http1_inputs.js";
 
 function seq(r: Rng): string {

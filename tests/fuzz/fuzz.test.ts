@@ -27,7 +27,9 @@ describe("fuzz: random and mutated inputs", () => {
     ["release", RELEASE_WASM, 4_000],
   ])("%s build: seeded cases, 0 traps, 0 broken invariants", (_name, wasm, cases) => {
     const report = runFuzz({ seed: 20261123, cases, wasm });
-    console.log(`fuzz (${_name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${report.requestsCounted} requests, ${report.ms} ms, wasm memory ${report.memoryEnd / 1024} KiB`);
+    console.log(
+      `fuzz (${_name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${report.requestsCounted} requests, ${report.ms} ms, wasm memory ${report.memoryEnd / 1024} KiB`,
+    );
     expect(report.failures).toEqual([]);
     expect(report.traps).toBe(0);
     expect(report.cases).toBe(cases);
@@ -42,8 +44,12 @@ describe("fuzz: the TLS hello decoder (its test-only module) and sitio's filter 
     ["release", TLS_HELLO_WASM, RELEASE_WASM, 5_000],
   ])("%s build: random, mutated, re-framed, generated and truncated hellos: 0 traps, 0 broken invariants", (name, wasm, filterWasm, cases) => {
     const report = runTlsFuzz({ seed: 20261123, cases, wasm, filterWasm });
-    const events = Object.entries(report.events).map(([k, n]) => `${k} ${n}`).join(", ");
-    console.log(`tls fuzz (${name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${(report.bytesIn / 2 ** 20).toFixed(1)} MiB, ${report.ms} ms; events: ${events}`);
+    const events = Object.entries(report.events)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+    console.log(
+      `tls fuzz (${name}): ${report.cases} cases, ${report.traps} traps, ${report.violations} violations, ${(report.bytesIn / 2 ** 20).toFixed(1)} MiB, ${report.ms} ms; events: ${events}`,
+    );
     expect(report.failures).toEqual([]);
     expect(report.traps).toBe(0);
     expect(report.cases).toBe(cases);
@@ -73,7 +79,12 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
     for (const ch of stream) c.downstream(ch);
     c.close();
     expect(reqs(host)).toBe(4 * (stream.length + 2));
-    for (const [m, e] of [["GET", "/a"], ["POST", "/b"], ["HEAD", "/c"], ["DELETE", "/d"]]) {
+    for (const [m, e] of [
+      ["GET", "/a"],
+      ["POST", "/b"],
+      ["HEAD", "/c"],
+      ["DELETE", "/d"],
+    ]) {
       expect(host.value(`${REQS};method=${m};endpoint=${e};plugin=${P}`)).toBe(stream.length + 2);
     }
     expect(unparsed(host)).toBe(0);
@@ -110,7 +121,11 @@ describe("fuzz: hostile shapes, exact outcomes", () => {
       return shape === "line" ? `GET /${fill} HTTP/1.1\r\n\r\n` : `GET / HTTP/1.1\r\nX: ${fill}\r\n\r\n`;
     };
     for (const shape of ["line", "header"] as const) {
-      for (const [size, counted] of [[61440, 1], [61441, 0], [65536, 0]] as const) {
+      for (const [size, counted] of [
+        [61440, 1],
+        [61441, 0],
+        [65536, 0],
+      ] as const) {
         const before = reqs(host);
         const head = headOf(size, shape);
         expect(head.length).toBe(size);
@@ -176,7 +191,9 @@ describe("fuzz: memory", () => {
     }
     expect(steps.length).toBe(6);
     const perConnection = (steps[5].bytes - steps[4].bytes) / (steps[5].connections - steps[4].connections);
-    console.log(`wasm memory: ${open.length} open hostile connections, ${host.memoryBytes / 1024} KiB; ${perConnection.toFixed(0)} B per connection (growth steps at ${steps.map((x) => x.connections).join(", ")} connections)`);
+    console.log(
+      `wasm memory: ${open.length} open hostile connections, ${host.memoryBytes / 1024} KiB; ${perConnection.toFixed(0)} B per connection (growth steps at ${steps.map((x) => x.connections).join(", ")} connections)`,
+    );
     expect(perConnection).toBeLessThan(6 * 1024);
     for (const c of open) c.close();
     // the same again reuses the freed memory

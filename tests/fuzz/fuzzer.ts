@@ -86,7 +86,10 @@ class Target {
         // gRPC methods have a table (and a cap) of their own
         const table = family === GRPC_REQS ? `${plugin} grpc` : plugin;
         let set = this.endpoints.get(table);
-        if (!set) this.endpoints.set(table, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          this.endpoints.set(table, set);
+        }
         set.add(endpoint[1]);
       }
     };
@@ -165,7 +168,10 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
   host.logs.length = 0;
   const id = host.tryCreateRoot("sitio_network", CONFIG_PLUGIN, bytes);
   if (id === null) {
-    check(host.logs.some((l) => l.level >= 4 && l.message.includes("invalid configuration")), "a refused configuration was not logged");
+    check(
+      host.logs.some((l) => l.level >= 4 && l.message.includes("invalid configuration")),
+      "a refused configuration was not logged",
+    );
     return;
   }
   // An accepted configuration serves: one connection, one request (HTTP/1.x plugins only).
@@ -182,7 +188,12 @@ function configCase(t: Target, r: Rng, bytes: Buffer, check: (ok: boolean, what:
 
 function fooCase(t: Target, r: Rng, input: ConnectionInput, check: (ok: boolean, what: string) => void): void {
   const f = (family: string) => t.total(family, FOO_PLUGIN);
-  const before = { reqs: f(REQS), resp: f("sitio_tcp_responses_total"), unmatched: f("sitio_tcp_unmatched_responses_total"), rx: f("sitio_tcp_rx_bytes_total") };
+  const before = {
+    reqs: f(REQS),
+    resp: f("sitio_tcp_responses_total"),
+    unmatched: f("sitio_tcp_unmatched_responses_total"),
+    rx: f("sitio_tcp_rx_bytes_total"),
+  };
   const conn = t.host.connect(t.fooRoot);
   interleave(r, conn, input, check);
   conn.close();
@@ -244,7 +255,20 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
   const started = Date.now();
   const wasm = opts.wasm ?? DEBUG_WASM;
   const from = opts.from ?? 0;
-  const report: FuzzReport = { cases: 0, traps: 0, failures: [], violations: 0, requestsCounted: 0, bytesIn: 0, kinds: {}, kindsMs: {}, memoryAfterWarmup: 0, memoryEnd: 0, memoryMax: 0, ms: 0 };
+  const report: FuzzReport = {
+    cases: 0,
+    traps: 0,
+    failures: [],
+    violations: 0,
+    requestsCounted: 0,
+    bytesIn: 0,
+    kinds: {},
+    kindsMs: {},
+    memoryAfterWarmup: 0,
+    memoryEnd: 0,
+    memoryMax: 0,
+    ms: 0,
+  };
   const warmup = Math.min(2000, Math.ceil(opts.cases / 10));
   let t = new Target(wasm);
   let requestsBefore = 0;

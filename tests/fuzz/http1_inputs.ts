@@ -5,7 +5,7 @@
 // requests sitio must count. For everything else the invariant is an upper
 // bound: a counted request head always ends in its own line feed.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 export interface ConnectionInput {
   kind: string;
@@ -126,7 +126,32 @@ export function manyPipelined(r: Rng): ConnectionInput {
   return { kind: "many-pipelined", down: Buffer.concat(Array(n).fill(one)), up: Buffer.alloc(0), exactRequests: n };
 }
 
-const MUTATION_TOKENS = [...NON_METHODS.map((m) => m + " "), "\xe9", "\0", "\xff", "\xfe\xff", "\r\n", "\r\n\r\n", "\n", "\r", " ", ":", "Content-Length: ", "Content-Length: 0\r\n", "Transfer-Encoding: chunked\r\n", "Connection: close\r\n", "Upgrade: x\r\nConnection: upgrade\r\n", "99999999999999999999", "-1", "fffffffffffffffff", "HTTP/1.1", "HTTP/9.9", "GET ", "CONNECT h:1 HTTP/1.1\r\n\r\n", "\t"];
+const MUTATION_TOKENS = [
+  ...NON_METHODS.map((m) => m + " "),
+  "\xe9",
+  "\0",
+  "\xff",
+  "\xfe\xff",
+  "\r\n",
+  "\r\n\r\n",
+  "\n",
+  "\r",
+  " ",
+  ":",
+  "Content-Length: ",
+  "Content-Length: 0\r\n",
+  "Transfer-Encoding: chunked\r\n",
+  "Connection: close\r\n",
+  "Upgrade: x\r\nConnection: upgrade\r\n",
+  "99999999999999999999",
+  "-1",
+  "fffffffffffffffff",
+  "HTTP/1.1",
+  "HTTP/9.9",
+  "GET ",
+  "CONNECT h:1 HTTP/1.1\r\n\r\n",
+  "\t",
+];
 
 /** A well-formed stream with random byte-level damage. */
 export function mutated(r: Rng): ConnectionInput {
@@ -176,7 +201,8 @@ export function noise(r: Rng): ConnectionInput {
   if (r.chance(0.3)) return { kind: "noise-bytes", down: r.bytes(r.int(2048)), up: r.bytes(r.int(512)) };
   const parts: string[] = [];
   const n = r.int(80);
-  for (let i = 0; i < n; i++) parts.push(r.pick([...MUTATION_TOKENS, ...METHODS, "/", "/x", " ", "HTTP/1.1\r\n", "Host: h\r\n", "0\r\n\r\n", "5\r\nhello\r\n"]));
+  for (let i = 0; i < n; i++)
+    parts.push(r.pick([...MUTATION_TOKENS, ...METHODS, "/", "/x", " ", "HTTP/1.1\r\n", "Host: h\r\n", "0\r\n\r\n", "5\r\nhello\r\n"]));
   return { kind: "noise-tokens", down: Buffer.from(parts.join(""), "latin1"), up: Buffer.from(parts.reverse().join(""), "latin1") };
 }
 
@@ -196,7 +222,12 @@ export function bogusChunked(r: Rng): ConnectionInput {
     "0\n\n",
     "2\r\nhi\r\n" + "0\r\n".repeat(r.range(1, 50)),
   ];
-  const te = r.pick(["Transfer-Encoding: chunked\r\n", "Transfer-Encoding: chunked, gzip\r\n", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"]);
+  const te = r.pick([
+    "Transfer-Encoding: chunked\r\n",
+    "Transfer-Encoding: chunked, gzip\r\n",
+    "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+  ]);
   const down = Buffer.concat([Buffer.from(`POST /c HTTP/1.1\r\n${te}\r\n${r.pick(bodies)}`, "latin1"), validRequest(r)]);
   return { kind: "bogus-chunked", down, up: Buffer.from(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${r.pick(bodies)}`, "latin1") };
 }

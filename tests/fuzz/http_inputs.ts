@@ -2,7 +2,7 @@
 // already parsed, but their values are still the client's (:method, :path,
 // content-type) and the upstream's (:status, grpc-status in headers or trailers).
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 export interface HttpExchangeInput {
   kind: "http-exchange";
@@ -16,7 +16,17 @@ export interface HttpExchangeInput {
 
 /** Content types a client may send: gRPC ones, look-alikes and junk. */
 function contentType(r: Rng): string {
-  return r.pick(["application/grpc", "application/grpc+proto", "application/grpc;a=b", "application/grpc-web", "application/grpcx", "application/grp", "text/html", "", oddString(r, 40)]);
+  return r.pick([
+    "application/grpc",
+    "application/grpc+proto",
+    "application/grpc;a=b",
+    "application/grpc-web",
+    "application/grpcx",
+    "application/grp",
+    "text/html",
+    "",
+    oddString(r, 40),
+  ]);
 }
 
 /** grpc-status values an upstream may send: every code, beyond, and junk. */
@@ -27,7 +37,8 @@ function grpcStatus(r: Rng): string {
 function oddString(r: Rng, max: number): string {
   const n = r.int(max);
   let s = "";
-  for (let i = 0; i < n; i++) s += String.fromCharCode(r.chance(0.8) ? r.range(0x20, 0x7e) : r.pick([0, 9, 0x7f, 0xe9, 0xff, 0x3b, 0x22, 0x5c, 0xd800, 0x1f600 & 0xffff]));
+  for (let i = 0; i < n; i++)
+    s += String.fromCharCode(r.chance(0.8) ? r.range(0x20, 0x7e) : r.pick([0, 9, 0x7f, 0xe9, 0xff, 0x3b, 0x22, 0x5c, 0xd800, 0x1f600 & 0xffff]));
   return s;
 }
 
@@ -45,7 +56,9 @@ export function httpExchange(r: Rng): HttpExchangeInput {
     oddString(r, 200),
   ]);
   const status = r.pick(["200", "404", "404", "500", "", "abc", "99999", "0", String(r.range(100, 999)), oddString(r, 5)]);
-  const request: Record<string, string> | null = r.chance(0.95) ? { ":method": method, ":path": path, ":authority": "h", ...(r.chance(0.1) ? { "x-odd": oddString(r, 100) } : {}) } : null;
+  const request: Record<string, string> | null = r.chance(0.95)
+    ? { ":method": method, ":path": path, ":authority": "h", ...(r.chance(0.1) ? { "x-odd": oddString(r, 100) } : {}) }
+    : null;
   if (request && r.chance(0.05)) delete request[":path"];
   if (request && r.chance(0.4)) request["content-type"] = contentType(r);
   const response: Record<string, string> | null = r.chance(0.9) ? { ":status": status, "content-length": "0" } : null;

@@ -37,14 +37,35 @@ if (values.target !== "tls") {
   });
   console.log(`fuzz seed ${seed} (${values.wasm} build): ${line(report, report.cases)}, ${(report.ms / 1000).toFixed(1)} s`);
   console.log(`  wasm memory after warm-up ${report.memoryAfterWarmup / 1024} KiB, at the end ${report.memoryEnd / 1024} KiB`);
-  console.log(`  kinds: ${Object.entries(report.kinds).sort().map(([k, n]) => `${k} ${n} (${((report.kindsMs[k] ?? 0) / 1000).toFixed(1)} s)`).join(", ")}`);
+  console.log(
+    `  kinds: ${Object.entries(report.kinds)
+      .sort()
+      .map(([k, n]) => `${k} ${n} (${((report.kindsMs[k] ?? 0) / 1000).toFixed(1)} s)`)
+      .join(", ")}`,
+  );
   for (const f of report.failures) console.log(`  FAIL ${f}`);
   bad += report.traps + report.violations;
 }
 if (values.target !== "filter") {
-  const tls = runTlsFuzz({ seed, cases: Number(values.cases), from: Number(values.from), wasm: values.wasm === "release" ? TLS_HELLO_WASM : TLS_HELLO_DEBUG_WASM, filterWasm: wasm });
-  console.log(`tls hello fuzz seed ${seed} (${values.wasm} build): ${tls.cases} cases, ${tls.traps} traps, ${tls.violations} violations, ${(tls.bytesIn / 2 ** 20).toFixed(0)} MiB in, ${(tls.ms / 1000).toFixed(1)} s`);
-  console.log(`  kinds: ${Object.entries(tls.kinds).sort().map(([k, n]) => `${k} ${n}`).join(", ")}; events: ${Object.entries(tls.events).sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  const tls = runTlsFuzz({
+    seed,
+    cases: Number(values.cases),
+    from: Number(values.from),
+    wasm: values.wasm === "release" ? TLS_HELLO_WASM : TLS_HELLO_DEBUG_WASM,
+    filterWasm: wasm,
+  });
+  console.log(
+    `tls hello fuzz seed ${seed} (${values.wasm} build): ${tls.cases} cases, ${tls.traps} traps, ${tls.violations} violations, ${(tls.bytesIn / 2 ** 20).toFixed(0)} MiB in, ${(tls.ms / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `  kinds: ${Object.entries(tls.kinds)
+      .sort()
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")}; events: ${Object.entries(tls.events)
+      .sort()
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")}`,
+  );
   for (const f of tls.failures) console.log(`  FAIL ${f}`);
   bad += tls.traps + tls.violations;
 }

@@ -21,7 +21,16 @@
 //     ServerHello (after it sitio reads no more of the server's bytes);
 //   - server-name labels stay within the cap (+ `other`, `none`).
 
-import { buildTlsHelloWasm, ContractError, decode, TLS_HELLO_DEBUG_WASM, TLS_HELLO_WASM, TlsHelloModule, type TlsEventSeen, type TlsReport } from "../harness/tls_hello_wasm.js";
+import {
+  buildTlsHelloWasm,
+  ContractError,
+  decode,
+  TLS_HELLO_DEBUG_WASM,
+  TLS_HELLO_WASM,
+  TlsHelloModule,
+  type TlsEventSeen,
+  type TlsReport,
+} from "../harness/tls_hello_wasm.js";
 import { loadTlsCorpus } from "../harness/tls_corpus.js";
 import { ProxyWasmHost, WasmTrap } from "../harness/proxy_wasm_host.js";
 import { Rng } from "./rng.js";
@@ -41,8 +50,16 @@ export interface TlsFuzzReport {
   ms: number;
 }
 
-function checkCase(input: TlsInput, whole: { events: TlsEventSeen[]; report: TlsReport }, split: { events: TlsEventSeen[]; report: TlsReport }, check: (ok: boolean, what: string) => void): void {
-  check(JSON.stringify(split.events) === JSON.stringify(whole.events), `events differ with random reads: ${JSON.stringify(split.events)} vs ${JSON.stringify(whole.events)}`);
+function checkCase(
+  input: TlsInput,
+  whole: { events: TlsEventSeen[]; report: TlsReport },
+  split: { events: TlsEventSeen[]; report: TlsReport },
+  check: (ok: boolean, what: string) => void,
+): void {
+  check(
+    JSON.stringify(split.events) === JSON.stringify(whole.events),
+    `events differ with random reads: ${JSON.stringify(split.events)} vs ${JSON.stringify(whole.events)}`,
+  );
   check(JSON.stringify(split.report) === JSON.stringify(whole.report), "results differ with random reads");
   const r = whole.report;
   const names = whole.events.map((e) => e.event);
@@ -60,12 +77,24 @@ function checkCase(input: TlsInput, whole: { events: TlsEventSeen[]; report: Tls
   check(!r.serverHelloDone || names.includes("server_hello"), "ServerHello done without its event");
   if (input.expect) {
     const e = input.expect;
-    const got = { events: names, sni: r.sni, sniTooLong: r.sniTooLong, alpn: r.alpn, alpnTooLong: r.alpnTooLong, alpnCount: r.alpnCount, offeredVersion: r.offeredVersion, version: r.serverHelloDone ? r.version : null };
+    const got = {
+      events: names,
+      sni: r.sni,
+      sniTooLong: r.sniTooLong,
+      alpn: r.alpn,
+      alpnTooLong: r.alpnTooLong,
+      alpnCount: r.alpnCount,
+      offeredVersion: r.offeredVersion,
+      version: r.serverHelloDone ? r.version : null,
+    };
     check(JSON.stringify(got) === JSON.stringify(e), `decoded ${JSON.stringify(got)}, expected ${JSON.stringify(e)}`);
   }
   if (input.truncatedOf) {
     check(!r.stopped && r.handshakeIncomplete, "a truncated capture is not an incomplete handshake");
-    check(JSON.stringify(names) === JSON.stringify(input.truncatedOf.events.slice(0, names.length)) && names.length < input.truncatedOf.events.length, `truncated: events ${names.join(",")} are not a proper prefix of ${input.truncatedOf.events.join(",")}`);
+    check(
+      JSON.stringify(names) === JSON.stringify(input.truncatedOf.events.slice(0, names.length)) && names.length < input.truncatedOf.events.length,
+      `truncated: events ${names.join(",")} are not a proper prefix of ${input.truncatedOf.events.join(",")}`,
+    );
   }
 }
 
@@ -97,7 +126,13 @@ class TlsFilter {
 
 function filterCase(f: TlsFilter, r: Rng, input: TlsInput, events: string[], check: (ok: boolean, what: string) => void): void {
   const t = (name: string) => f.total(name);
-  const families = ["sitio_tls_connections_total", "sitio_tls_handshake_failures_total", "sitio_tcp_rx_bytes_total", "sitio_tcp_tx_bytes_total", "sitio_tcp_unparsed_bytes_total"];
+  const families = [
+    "sitio_tls_connections_total",
+    "sitio_tls_handshake_failures_total",
+    "sitio_tcp_rx_bytes_total",
+    "sitio_tcp_tx_bytes_total",
+    "sitio_tcp_unparsed_bytes_total",
+  ];
   const before = families.map(t);
   const conn = f.host.connect(f.root);
   let client = 0;
@@ -158,7 +193,13 @@ export function runTlsFuzz(opts: { seed: number; cases: number; from?: number; w
       checkCase(input, whole, split, check);
       if (filter) {
         try {
-          filterCase(filter, r, input, whole.events.map((e) => e.event), check);
+          filterCase(
+            filter,
+            r,
+            input,
+            whole.events.map((e) => e.event),
+            check,
+          );
         } catch (e) {
           if (!(e instanceof WasmTrap)) throw e;
           report.traps++;

@@ -3,7 +3,7 @@
 // generated hellos with exact expectations (from the reference reader in
 // tests/harness/tls_bytes.ts), and truncated captures.
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 import type { TlsSteps } from "../harness/tls_hello_wasm.js";
 import type { TlsCapture } from "../harness/tls_corpus.js";
 import {
@@ -77,9 +77,19 @@ function mutate(r: Rng, b: Buffer): Buffer {
 }
 
 function randomBytes(r: Rng): TlsInput {
-  const prefix = r.pick([Buffer.alloc(0), Buffer.from([0x16, 0x03, r.int(5)]), Buffer.from([0x16, 0x03, 0x01, r.int(0x50), r.int(256), 0x01]), Buffer.from("1503030002", "hex"), Buffer.from("GET ")]);
+  const prefix = r.pick([
+    Buffer.alloc(0),
+    Buffer.from([0x16, 0x03, r.int(5)]),
+    Buffer.from([0x16, 0x03, 0x01, r.int(0x50), r.int(256), 0x01]),
+    Buffer.from("1503030002", "hex"),
+    Buffer.from("GET "),
+  ]);
   const steps: TlsSteps = [{ dir: "client", bytes: Buffer.concat([prefix, r.bytes(r.int(600))]) }];
-  for (let n = r.int(4); n > 0; n--) steps.push({ dir: r.chance(0.5) ? "server" : "client", bytes: Buffer.concat([r.chance(0.5) ? Buffer.from([0x16, 0x03, 0x03]) : Buffer.alloc(0), r.bytes(r.int(300))]) });
+  for (let n = r.int(4); n > 0; n--)
+    steps.push({
+      dir: r.chance(0.5) ? "server" : "client",
+      bytes: Buffer.concat([r.chance(0.5) ? Buffer.from([0x16, 0x03, 0x03]) : Buffer.alloc(0), r.bytes(r.int(300))]),
+    });
   return { kind: "tls-random", steps };
 }
 
@@ -122,7 +132,8 @@ function reframe(r: Rng, stream: Buffer): Buffer {
 }
 
 function expectOf(c: TlsCapture): TlsExpect {
-  const v = (name: string | null) => (name === null ? null : ({ "TLSv1.0": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 } as Record<string, number>)[name]);
+  const v = (name: string | null) =>
+    name === null ? null : ({ "TLSv1.0": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 } as Record<string, number>)[name];
   return {
     events: c.expect.events,
     sni: c.expect.sni,
@@ -151,7 +162,11 @@ function truncatedCapture(r: Rng, c: TlsCapture): TlsInput {
   // at least one client byte: a connection that sent nothing is not a handshake at all
   const client = cutServer ? c.clientBytes : c.clientBytes.subarray(0, r.range(1, c.clientBytes.length - 1));
   const server = cutServer ? c.serverBytes.subarray(0, r.int(c.serverBytes.length)) : Buffer.alloc(0);
-  return { kind: "tls-truncated", steps: [{ dir: "client", bytes: client }, ...(server.length ? [{ dir: "server" as const, bytes: server }] : [])], truncatedOf: { events: c.expect.events } };
+  return {
+    kind: "tls-truncated",
+    steps: [{ dir: "client", bytes: client }, ...(server.length ? [{ dir: "server" as const, bytes: server }] : [])],
+    truncatedOf: { events: c.expect.events },
+  };
 }
 
 const PRINTABLE = Buffer.from("abcdefghijklmnopqrstuvwxyz0123456789.-_*ABCXYZ");
@@ -188,7 +203,12 @@ function generated(r: Rng): TlsInput {
     }
     exts.push(alpnExtension(protocols));
   }
-  if (r.chance(0.7)) exts.push(supportedVersionsExtension(Array.from({ length: r.range(1, 8) }, () => r.pick([0x0304, 0x0303, 0x0302, 0x0301, 0x0300, 0x7f1c, 0x0a0a, 0xdada, 0xfafa, r.int(65536)]))));
+  if (r.chance(0.7))
+    exts.push(
+      supportedVersionsExtension(
+        Array.from({ length: r.range(1, 8) }, () => r.pick([0x0304, 0x0303, 0x0302, 0x0301, 0x0300, 0x7f1c, 0x0a0a, 0xdada, 0xfafa, r.int(65536)])),
+      ),
+    );
   for (let n = r.int(3); n > 0; n--) exts.push(filler());
   const order = r.chance(0.3) ? exts.sort(() => r.next() - 0.5) : exts;
   const ch = clientHello({
@@ -200,7 +220,12 @@ function generated(r: Rng): TlsInput {
   });
   const info = parseClientHello(ch.subarray(4));
   const version = r.pick([TLS.V1_2, TLS.V1_3]);
-  const sh = serverHello({ version: TLS.V1_2, selected: version === TLS.V1_3 ? TLS.V1_3 : undefined, cipherSuite: r.int(65536), sessionId: r.bytes(r.pick([0, 32])) });
+  const sh = serverHello({
+    version: TLS.V1_2,
+    selected: version === TLS.V1_3 ? TLS.V1_3 : undefined,
+    cipherSuite: r.int(65536),
+    sessionId: r.bytes(r.pick([0, 32])),
+  });
   const retry = version === TLS.V1_3 && r.chance(0.2);
   const sizes = () => [r.pick([1, 5, 100, 16384, r.range(1, 3000)])];
   const steps: TlsSteps = [{ dir: "client", bytes: records(RECORD.handshake, ch, sizes()) }];

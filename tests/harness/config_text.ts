@@ -10,7 +10,10 @@ export function withPluginConfiguration(text: string, plugin: string, json: stri
   const m = value.exec(rest);
   if (at < 0 || !m) throw new Error(`no configuration value for plugin ${plugin} in the shipped config`);
   const indent = `${m[1]}  `;
-  const replaced = `${m[1]}value: |\n${json.split("\n").map((l) => indent + l).join("\n")}\n`;
+  const replaced = `${m[1]}value: |\n${json
+    .split("\n")
+    .map((l) => indent + l)
+    .join("\n")}\n`;
   return text.slice(0, at) + rest.slice(0, m.index) + replaced + rest.slice(m.index + m[0].length);
 }
 

@@ -32,7 +32,9 @@ export interface Crd {
 
 /** The CRD in `file` (a single CustomResourceDefinition document). */
 export function loadCrd(file: string): Crd {
-  const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS()).filter((d) => d?.kind === "CustomResourceDefinition");
+  const docs = parseAllDocuments(readFileSync(file, "utf8"))
+    .map((d) => d.toJS())
+    .filter((d) => d?.kind === "CustomResourceDefinition");
   if (docs.length !== 1) throw new Error(`${file}: expected one CustomResourceDefinition, found ${docs.length}`);
   const spec = docs[0].spec;
   const versions = new Map<string, Schema>();
@@ -41,8 +43,23 @@ export function loadCrd(file: string): Crd {
 }
 
 const JSON_SCHEMA_KEYWORDS = new Set([
-  "type", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-  "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "required", "nullable",
+  "type",
+  "enum",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+  "required",
+  "nullable",
 ]);
 
 /** A Kubernetes structural schema as JSON Schema for ajv (see the file header). */
@@ -105,11 +122,16 @@ export function validateResource(doc: Record<string, unknown>, crds: Crd[]): Val
   if (!schema) return { errors: [`${crd.kind}: version ${version} is not served (served: ${[...crd.versions.keys()].join(", ")})`], rulesEvaluated };
 
   const meta = (doc.metadata ?? {}) as Record<string, unknown>;
-  if (typeof meta.name !== "string" || meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name)) errors.push(`metadata.name: ${JSON.stringify(meta.name)} is not a DNS-1123 subdomain`);
-  if (meta.namespace !== undefined && (typeof meta.namespace !== "string" || meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace))) errors.push(`metadata.namespace: ${JSON.stringify(meta.namespace)} is not a DNS-1123 label`);
+  if (typeof meta.name !== "string" || meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name))
+    errors.push(`metadata.name: ${JSON.stringify(meta.name)} is not a DNS-1123 subdomain`);
+  if (meta.namespace !== undefined && (typeof meta.namespace !== "string" || meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace)))
+    errors.push(`metadata.namespace: ${JSON.stringify(meta.namespace)} is not a DNS-1123 label`);
 
   let validate = compiled.get(schema);
-  if (!validate) compiled.set(schema, (validate = ajv.compile(withObjectMeta(toJsonSchema(schema)))));
+  if (!validate) {
+    validate = ajv.compile(withObjectMeta(toJsonSchema(schema)));
+    compiled.set(schema, validate);
+  }
   if (!validate(doc)) errors.push(...(validate.errors ?? []).map(formatAjvError));
 
   walk(doc, schema, "", errors, rulesEvaluated);
@@ -124,10 +146,21 @@ const stringMap = { type: "object", additionalProperties: { type: "string" } };
 function withObjectMeta(root: Schema): Schema {
   const metadata = {
     type: "object",
-    properties: { name: { type: "string" }, generateName: { type: "string" }, namespace: { type: "string" }, labels: stringMap, annotations: stringMap, finalizers: { type: "array", items: { type: "string" } } },
+    properties: {
+      name: { type: "string" },
+      generateName: { type: "string" },
+      namespace: { type: "string" },
+      labels: stringMap,
+      annotations: stringMap,
+      finalizers: { type: "array", items: { type: "string" } },
+    },
     additionalProperties: false,
   };
-  return { ...root, properties: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata, ...(root.properties as Schema) }, required: ["apiVersion", "kind", "metadata"] };
+  return {
+    ...root,
+    properties: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata, ...(root.properties as Schema) },
+    required: ["apiVersion", "kind", "metadata"],
+  };
 }
 
 function formatAjvError(e: ErrorObject): string {
@@ -162,7 +195,11 @@ function walk(data: unknown, s: Schema, path: string, errors: string[], evaluate
         seen.add(key);
       }
     }
-    if (s.items) data.forEach((item, i) => walk(item, s.items as Schema, `${path}[${i}]`, errors, evaluated));
+    if (s.items) {
+      data.forEach((item, i) => {
+        walk(item, s.items as Schema, `${path}[${i}]`, errors, evaluated);
+      });
+    }
     return;
   }
   if (typeof data === "object") {

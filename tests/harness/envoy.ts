@@ -178,7 +178,15 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const log = createWriteStream(logFile);
   const child = spawn(
     envoyBinary(),
-    ["-c", configFile, "--concurrency", String(opts.workers ?? DEFAULT_WORKERS), "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])],
+    [
+      "-c",
+      configFile,
+      "--concurrency",
+      String(opts.workers ?? DEFAULT_WORKERS),
+      "--use-dynamic-base-id",
+      ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]),
+      ...(opts.extraArgs ?? []),
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   // Both streams write to one file, so neither may end it; it ends when both have closed.
@@ -224,7 +232,10 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
         last = await scrape(admin);
         if (check(last)) return last;
         if (Date.now() > deadline) {
-          const sitio = last.filter((s) => s.name.startsWith("sitio_")).map((s) => s.line).join("\n");
+          const sitio = last
+            .filter((s) => s.name.startsWith("sitio_"))
+            .map((s) => s.line)
+            .join("\n");
           throw new Error(`timed out waiting for ${what}\n--- sitio series:\n${sitio}\n--- envoy log (${logFile}):\n${logTail()}`);
         }
         await sleep(50);

@@ -166,7 +166,10 @@ export function checkExposition(body: Uint8Array): ExpositionCheck {
     const base = s.name.replace(/_(bucket|sum|count)$/, "");
     const family = base !== s.name && ["histogram", "summary"].includes(typed.get(base) ?? "") ? base : s.name;
     enter(family, lineNo);
-    const id = `${s.name}{${[...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(",")}}`;
+    const id = `${s.name}{${[...s.labels]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, v]) => `${key}=${JSON.stringify(v)}`)
+      .join(",")}}`;
     if (seen.has(id)) problem(`line ${lineNo}: duplicate series ${id.slice(0, 300)}`);
     seen.add(id);
     if (s.name.startsWith("sitio_") && !keys.includes("plugin")) untaggedSitio.push(line);

@@ -22,7 +22,12 @@ export interface CallOptions {
   cancelAfterReplies?: number;
 }
 
-type Method = (req: Call, metadata: grpc.Metadata, options: grpc.CallOptions, cb?: (err: grpc.ServiceError | null, r?: Reply) => void) => grpc.ClientUnaryCall & grpc.ClientReadableStream<Reply>;
+type Method = (
+  req: Call,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb?: (err: grpc.ServiceError | null, r?: Reply) => void,
+) => grpc.ClientUnaryCall & grpc.ClientReadableStream<Reply>;
 
 export class ExampleClient {
   readonly raw: grpc.Client;

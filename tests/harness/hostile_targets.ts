@@ -108,7 +108,10 @@ export function startAnsweringUpstream(): Promise<ScriptedUpstream> {
 
 /** Series key → requests, as sitio must count them. */
 export type Expected = Map<string, number>;
-export const seriesKey = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",");
+export const seriesKey = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(",");
 
 function add(e: Expected, labels: Record<string, string>): void {
   const k = seriesKey(labels);
@@ -146,7 +149,9 @@ export async function sendTargets(port: number, targets: string[][]): Promise<nu
   const statuses: number[] = [];
   for (let i = 0; i < targets.length; i += 10) {
     const exchanges = await Promise.all(
-      targets.slice(i, i + 10).map(([method, target]) => rawExchange(port, [requestBytes(method, target)], { until: (b) => countResponses(b) >= 1, idleMs: 2000 })),
+      targets
+        .slice(i, i + 10)
+        .map(([method, target]) => rawExchange(port, [requestBytes(method, target)], { until: (b) => countResponses(b) >= 1, idleMs: 2000 })),
     );
     for (const ex of exchanges) statuses.push(Number(/^HTTP\/1\.1 (\d{3}) /.exec(ex.received.toString("latin1"))?.[1] ?? 0));
   }

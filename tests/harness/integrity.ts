@@ -4,7 +4,19 @@
 // and `npm run integrity` (scripts/integrity.ts).
 
 import { connect } from "node:net";
-import { expectedBytes, firstDifference, locate, mismatchReport, pipelineName, requestBytes, script, show, upstreamBytes, type Page, type Pipeline } from "./pipelines.js";
+import {
+  expectedBytes,
+  firstDifference,
+  locate,
+  mismatchReport,
+  pipelineName,
+  requestBytes,
+  script,
+  show,
+  upstreamBytes,
+  type Page,
+  type Pipeline,
+} from "./pipelines.js";
 import type { ConnectionRecord, Pause, PipelineUpstream } from "./pipeline_upstream.js";
 import type { Sample } from "./prometheus.js";
 
@@ -76,7 +88,16 @@ export async function runPipeline(port: number, upstream: PipelineUpstream, page
   const upstreamRecord = await Promise.race([
     record,
     new Promise<ConnectionRecord>((ok) => {
-      timer = setTimeout(() => ok({ received: Buffer.alloc(0), written: Buffer.alloc(0), requests: -1, problems: ["the upstream connection did not close within 5 s of the client's"] }), 5_000);
+      timer = setTimeout(
+        () =>
+          ok({
+            received: Buffer.alloc(0),
+            written: Buffer.alloc(0),
+            requests: -1,
+            problems: ["the upstream connection did not close within 5 s of the client's"],
+          }),
+        5_000,
+      );
     }),
   ]);
   clearTimeout(timer);
@@ -86,16 +107,28 @@ export async function runPipeline(port: number, upstream: PipelineUpstream, page
   if (!client.received.equals(expected)) {
     const offset = firstDifference(expected, client.received);
     firstDiff = { offset, response: locate(p, page, offset).index };
-    failures.push(mismatchReport(p, page, expected, client.received, client.ended === "close" ? "" : `the client's read ended by ${client.ended}${client.error ? `: ${client.error}` : ""}`));
+    failures.push(
+      mismatchReport(
+        p,
+        page,
+        expected,
+        client.received,
+        client.ended === "close" ? "" : `the client's read ended by ${client.ended}${client.error ? `: ${client.error}` : ""}`,
+      ),
+    );
   }
   const sent = requestBytes(p);
   if (upstreamRecord.requests >= 0 && !upstreamRecord.received.equals(sent)) {
     const at = firstDifference(sent, upstreamRecord.received);
-    failures.push(`REQUEST BYTES CHANGED ${pipelineName(p)}: the client sent ${sent.length} bytes, the upstream got ${upstreamRecord.received.length}; first difference at ${at}: sent ⟨${show(sent.subarray(at, at + 60))}⟩ got ⟨${show(upstreamRecord.received.subarray(at, at + 60))}⟩`);
+    failures.push(
+      `REQUEST BYTES CHANGED ${pipelineName(p)}: the client sent ${sent.length} bytes, the upstream got ${upstreamRecord.received.length}; first difference at ${at}: sent ⟨${show(sent.subarray(at, at + 60))}⟩ got ⟨${show(upstreamRecord.received.subarray(at, at + 60))}⟩`,
+    );
   }
   const scripted = Buffer.concat(p.responses.map(upstreamBytes));
   if (upstreamRecord.requests >= 0 && !upstreamRecord.written.equals(scripted)) {
-    failures.push(`UPSTREAM ${pipelineName(p)}: wrote ${upstreamRecord.written.length} of the ${scripted.length} scripted response bytes (first difference at ${firstDifference(scripted, upstreamRecord.written)})`);
+    failures.push(
+      `UPSTREAM ${pipelineName(p)}: wrote ${upstreamRecord.written.length} of the ${scripted.length} scripted response bytes (first difference at ${firstDifference(scripted, upstreamRecord.written)})`,
+    );
   }
   if (upstreamRecord.problems.length > 0) failures.push(`UPSTREAM ${pipelineName(p)}: ${upstreamRecord.problems.join("; ")}`);
   return { pipeline: p, expected, client, upstream: upstreamRecord, failures, firstDiff, ms: Date.now() - started };

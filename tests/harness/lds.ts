@@ -21,12 +21,16 @@ export interface LdsEnvoy {
 /** Splits the shipped config into the bootstrap without listeners and the listeners as LDS resources. */
 export function splitListeners(shipped: string): { bootstrap: string; resources: string } {
   const lines = shipped.split("\n");
-  const start = lines.findIndex((l) => l === "  listeners:");
+  const start = lines.indexOf("  listeners:");
   const end = lines.findIndex((l, i) => i > start && /^ {0,2}\S/.test(l));
   if (start < 0 || end < 0) throw new Error("envoy.yaml: no `  listeners:` section under static_resources");
   const listenerLines = lines.slice(start + 1, end);
   const resources = listenerLines
-    .map((l) => (l.startsWith("    - name:") ? `  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener\n    name:${l.slice("    - name:".length)}` : l.slice(2)))
+    .map((l) =>
+      l.startsWith("    - name:")
+        ? `  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener\n    name:${l.slice("    - name:".length)}`
+        : l.slice(2),
+    )
     .join("\n");
   const bootstrap = [...lines.slice(0, start), ...lines.slice(end)].join("\n");
   return { bootstrap, resources: `resources:\n${resources}\n` };

@@ -46,7 +46,8 @@ export function shippedPage(plugin = "sitio_web"): Page {
   }
   const config = JSON.parse(lines.join("\n")) as { custom_404?: { body?: string; content_type?: string } };
   const c = config.custom_404;
-  if (!c || typeof c.body !== "string" || typeof c.content_type !== "string") throw new Error(`${plugin} has no custom_404 body and content_type in ${SHIPPED_CONFIG}`);
+  if (!c || typeof c.body !== "string" || typeof c.content_type !== "string")
+    throw new Error(`${plugin} has no custom_404 body and content_type in ${SHIPPED_CONFIG}`);
   return { body: Buffer.from(c.body, "utf8"), contentType: c.content_type };
 }
 
@@ -120,7 +121,7 @@ const UNRELATED = [
   "Content-Language: en",
   "X-Content-Type-Options: nosniff",
   "Set-Cookie: a=b; Path=/",
-  "ETag: \"abc\"",
+  'ETag: "abc"',
   "Content-Length-Hint: 9",
   "X-Transfer-Encoding: chunked",
   "Keep-Alive: timeout=5",
@@ -177,7 +178,7 @@ function chunked(rng: Rng, data: Buffer, bws: boolean): Buffer {
   let at = 0;
   const ext = () => {
     if (!rng.chance(0.2)) return "";
-    return rng.pick([";a=1", ";name=\"quoted value\"", ";q=\"a\\\"b\\\\c\"", ";x", ";k=v;k2=v2", ...(bws ? [" ;bws=1", "\t;bws=2"] : [])]);
+    return rng.pick([";a=1", ';name="quoted value"', ';q="a\\"b\\\\c"', ";x", ";k=v;k2=v2", ...(bws ? [" ;bws=1", "\t;bws=2"] : [])]);
   };
   while (at < data.length) {
     const n = Math.min(data.length - at, rng.chance(0.3) ? rng.range(1, 8) : rng.range(1, 2048));
@@ -259,7 +260,19 @@ function response(rng: Rng, req: RequestSpec, last: boolean): ResponseSpec {
   // framing: what the headers say; "close" only for the last response
   const f = rng.next();
   let framing: "length" | "chunked" | "close" | "none" =
-    status === 204 ? "none" : status === 304 ? (f < 0.3 ? "length" : "none") : last && bodied && f < 0.25 ? "close" : f < 0.6 ? "length" : f < 0.9 || !head ? "chunked" : "none";
+    status === 204
+      ? "none"
+      : status === 304
+        ? f < 0.3
+          ? "length"
+          : "none"
+        : last && bodied && f < 0.25
+          ? "close"
+          : f < 0.6
+            ? "length"
+            : f < 0.9 || !head
+              ? "chunked"
+              : "none";
   if (!bodied && framing === "close") framing = "length";
   const data = bodied ? rng.bytes(bodyLength(rng)) : Buffer.alloc(0);
   // the length a HEAD or 304 response announces is that of the representation it would have sent
@@ -458,7 +471,11 @@ export interface ExchangeSpec {
  * `piecesPerResponse` writes one event-loop turn apart; the client writes its
  * requests in `clientWrites` writes (1: all at once).
  */
-export function directedPipeline(id: string, exchanges: ExchangeSpec[], opts: { answerAfter: number; clientWrites: number; piecesPerResponse: number }): Pipeline {
+export function directedPipeline(
+  id: string,
+  exchanges: ExchangeSpec[],
+  opts: { answerAfter: number; clientWrites: number; piecesPerResponse: number },
+): Pipeline {
   const requests: RequestSpec[] = [];
   const responses: ResponseSpec[] = [];
   exchanges.forEach((x, i) => {
@@ -541,7 +558,12 @@ export function matchWithPassThrough(p: Pipeline, page: Page, actual: Buffer, tr
     };
   }
   if (at !== actual.length) {
-    return { ok: false, replaced, untouched, report: `DEEP MISMATCH: ${actual.length - at} bytes after the last response: ⟨${show(actual.subarray(at, at + 120))}` };
+    return {
+      ok: false,
+      replaced,
+      untouched,
+      report: `DEEP MISMATCH: ${actual.length - at} bytes after the last response: ⟨${show(actual.subarray(at, at + 120))}`,
+    };
   }
   return { ok: true, replaced, untouched, report: "" };
 }

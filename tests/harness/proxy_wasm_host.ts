@@ -8,11 +8,33 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-const enum Result { Ok = 0, NotFound = 1, BadArgument = 2, Empty = 7, CasMismatch = 8, Unimplemented = 12 }
-export const enum BufferType { HttpRequestBody = 0, HttpResponseBody = 1, Downstream = 2, Upstream = 3, PluginConfiguration = 7 }
-export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
+enum Result {
+  Ok = 0,
+  NotFound = 1,
+  BadArgument = 2,
+  Empty = 7,
+  CasMismatch = 8,
+  Unimplemented = 12,
+}
+export enum BufferType {
+  HttpRequestBody = 0,
+  HttpResponseBody = 1,
+  Downstream = 2,
+  Upstream = 3,
+  PluginConfiguration = 7,
+}
+export enum MetricType {
+  Counter = 0,
+  Gauge = 1,
+  Histogram = 2,
+}
 
-export interface Metric { name: string; type: MetricType; value: number; samples: number[] }
+export interface Metric {
+  name: string;
+  type: MetricType;
+  value: number;
+  samples: number[];
+}
 
 /** What a host copy into module memory holds (the host call that made it). */
 export type Copied = "property" | "buffer" | "header" | "shared_data";
@@ -80,6 +102,7 @@ export class ProxyWasmHost {
   onIncrement?: (metric: Metric, delta: number) => void;
   /** Called with each block the module's `malloc` gives the host to copy data into: size asked, pointer returned, and what the copy is of. */
   onMalloc?: (size: number, ptr: number, of: Copied) => void;
+  // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
   private exports!: Record<string, any>;
   private memory!: WebAssembly.Memory;
   private nextContextId = 1;
@@ -101,6 +124,7 @@ export class ProxyWasmHost {
     this.sharedData = opts.sharedData ?? new SharedData();
     const module = compiled(opts.wasm ?? join(ROOT, "build/sitio.debug.wasm"));
     const instance = new WebAssembly.Instance(module, { env: this.env(), wasi_unstable: this.wasi(), wasi_snapshot_preview1: this.wasi() });
+    // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
     this.exports = instance.exports as Record<string, any>;
     this.memory = this.exports.memory as WebAssembly.Memory;
   }
@@ -248,6 +272,7 @@ export class ProxyWasmHost {
     };
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the host functions the module imports, each with its own numeric signature
   private env(): Record<string, (...a: any[]) => any> {
     return {
       proxy_log: (level: number, ptr: number, len: number) => {
@@ -312,7 +337,16 @@ export class ProxyWasmHost {
         this.give(encodeHeaderPairs(map), ptrOut, sizeOut, "header");
         return Result.Ok;
       },
-      proxy_send_local_response: (status: number, detailsPtr: number, detailsLen: number, bodyPtr: number, bodyLen: number, headersPtr: number, headersLen: number, grpcStatus: number) => {
+      proxy_send_local_response: (
+        status: number,
+        detailsPtr: number,
+        detailsLen: number,
+        bodyPtr: number,
+        bodyLen: number,
+        headersPtr: number,
+        headersLen: number,
+        grpcStatus: number,
+      ) => {
         this.localResponse = {
           status,
           details: this.readString(detailsPtr, detailsLen),
@@ -369,7 +403,10 @@ export class ProxyWasmHost {
 
 /** One network connection driven through the module's L4 callbacks. */
 export class Connection {
-  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+  constructor(
+    readonly host: ProxyWasmHost,
+    readonly id: number,
+  ) {}
 
   /** Client → upstream bytes (observed by sitio, never changed). */
   downstream(bytes: Buffer | string, endOfStream = false): void {
@@ -410,9 +447,19 @@ export function encodeHeaderPairs(pairs: Headers): Buffer {
 /** Header pairs, names in lower case (as Envoy hands them to filters). */
 export type Headers = [string, string][];
 
-export interface LocalResponse { status: number; details: string; body: Buffer; headers: Headers; grpcStatus: number }
+export interface LocalResponse {
+  status: number;
+  details: string;
+  body: Buffer;
+  headers: Headers;
+  grpcStatus: number;
+}
 
-const enum HeaderMapType { RequestHeaders = 0, ResponseHeaders = 2, ResponseTrailers = 3 }
+enum HeaderMapType {
+  RequestHeaders = 0,
+  ResponseHeaders = 2,
+  ResponseTrailers = 3,
+}
 
 /** Envoy's `response.flags` bits (StreamInfo::CoreResponseFlag, measured in Envoy 1.40). */
 export const ResponseFlag = {
@@ -456,7 +503,10 @@ export class HttpExchange {
   /** The log phase can read the response headers and trailers (Envoy: yes); false plays a host whose log phase cannot. */
   responseMapsInLog = true;
 
-  constructor(readonly host: ProxyWasmHost, readonly id: number) {}
+  constructor(
+    readonly host: ProxyWasmHost,
+    readonly id: number,
+  ) {}
 
   private run(fn: () => number, logPhase = false): number {
     this.host.properties.set("response\0code_details", this.codeDetails);

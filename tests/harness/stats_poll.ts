@@ -10,7 +10,10 @@ export async function pollStats(admin: string, check: (s: Sample[]) => boolean, 
     const last = await scrape(admin);
     if (check(last)) return last;
     if (Date.now() > deadline) {
-      const sitio = last.filter((s) => s.name.startsWith("sitio_")).map((s) => s.line).join("\n");
+      const sitio = last
+        .filter((s) => s.name.startsWith("sitio_"))
+        .map((s) => s.line)
+        .join("\n");
       throw new Error(`timed out waiting for ${what}\n--- sitio series at ${admin}:\n${sitio}`);
     }
     await sleep(50);

@@ -12,7 +12,11 @@ export interface TarEntry {
   data: Buffer;
 }
 
-const field = (h: Buffer, at: number, len: number) => h.subarray(at, at + len).toString("latin1").replace(/\0.*$/s, "");
+const field = (h: Buffer, at: number, len: number) =>
+  h
+    .subarray(at, at + len)
+    .toString("latin1")
+    .replace(/\0.*$/s, "");
 const octal = (h: Buffer, at: number, len: number) => parseInt(field(h, at, len).trim() || "0", 8);
 
 export function readTar(archive: Buffer): TarEntry[] {

@@ -274,5 +274,8 @@ export function parseServerHello(body: Buffer): ServerHelloInfo {
 
 /** The version names the decoder's numbers stand for. */
 export function versionName(v: number): string {
-  return ({ 0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3" } as Record<number, string>)[v] ?? `0x${v.toString(16).padStart(4, "0")}`;
+  return (
+    ({ 0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3" } as Record<number, string>)[v] ??
+    `0x${v.toString(16).padStart(4, "0")}`
+  );
 }

@@ -35,10 +35,38 @@ export interface TlsClientResult {
 
 /** 32 ALPN protocol ids from the IANA registry, http/1.1 last: the server picks http/1.1, sitio sees "http/0.9" first. */
 export const MANY_ALPN = [
-  "http/0.9", "http/1.0", "spdy/1", "spdy/2", "spdy/3", "stun.turn", "stun.nat-discovery", "webrtc",
-  "c-webrtc", "ftp", "imap", "pop3", "managesieve", "coap", "xmpp-client", "xmpp-server",
-  "acme-tls/1", "mqtt", "dot", "ntske/1", "sunrpc", "irc", "nntp", "nnsp",
-  "doq", "sip/2", "tds/8.0", "dicom", "postgresql", "radius/1.0", "radius/1.1", "http/1.1",
+  "http/0.9",
+  "http/1.0",
+  "spdy/1",
+  "spdy/2",
+  "spdy/3",
+  "stun.turn",
+  "stun.nat-discovery",
+  "webrtc",
+  "c-webrtc",
+  "ftp",
+  "imap",
+  "pop3",
+  "managesieve",
+  "coap",
+  "xmpp-client",
+  "xmpp-server",
+  "acme-tls/1",
+  "mqtt",
+  "dot",
+  "ntske/1",
+  "sunrpc",
+  "irc",
+  "nntp",
+  "nnsp",
+  "doq",
+  "sip/2",
+  "tds/8.0",
+  "dicom",
+  "postgresql",
+  "radius/1.0",
+  "radius/1.1",
+  "http/1.1",
 ];
 
 const TIMEOUT_MS = 15_000;
@@ -271,7 +299,13 @@ export async function goTls(port: number, opts: GoTlsOptions = {}): Promise<TlsC
   const { stdout } = await run(bin, args);
   const r = JSON.parse(stdout) as { body: string; status: number; http: string; version: string; alpn: string; group: string };
   if (r.status !== 200) throw new Error(`Go client: HTTP status ${r.status}`);
-  return { body: r.body, version: r.version.replace(/^TLS 1\./, "TLSv1."), alpn: r.alpn || null, command: `tests/clients/tls_client ${args.join(" ")}`, detail: { group: r.group, http: r.http } };
+  return {
+    body: r.body,
+    version: r.version.replace(/^TLS 1\./, "TLSv1."),
+    alpn: r.alpn || null,
+    command: `tests/clients/tls_client ${args.join(" ")}`,
+    detail: { group: r.group, http: r.http },
+  };
 }
 
 // ---------------------------------------------------------------- the cases
@@ -294,9 +328,30 @@ export interface TlsClientCase {
 const H2_H1 = ["h2", "http/1.1"];
 
 export const TLS_CLIENT_CASES: TlsClientCase[] = [
-  { name: "curl-default", about: "curl -k https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.3", alpn: "h2" }, run: (p) => curlTls(p) },
-  { name: "curl-tls12", about: "curl -k --tlsv1.2 --tls-max 1.2 https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.2", alpn: "h2" }, run: (p) => curlTls(p, { tls12: true }) },
-  { name: "curl-http2", about: "curl -k --http2 https://localhost:PORT/", sni: "localhost", alpn: H2_H1, expect: { version: "TLSv1.3", alpn: "h2" }, run: (p) => curlTls(p, { http2: true }) },
+  {
+    name: "curl-default",
+    about: "curl -k https://localhost:PORT/",
+    sni: "localhost",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.3", alpn: "h2" },
+    run: (p) => curlTls(p),
+  },
+  {
+    name: "curl-tls12",
+    about: "curl -k --tlsv1.2 --tls-max 1.2 https://localhost:PORT/",
+    sni: "localhost",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.2", alpn: "h2" },
+    run: (p) => curlTls(p, { tls12: true }),
+  },
+  {
+    name: "curl-http2",
+    about: "curl -k --http2 https://localhost:PORT/",
+    sni: "localhost",
+    alpn: H2_H1,
+    expect: { version: "TLSv1.3", alpn: "h2" },
+    run: (p) => curlTls(p, { http2: true }),
+  },
   {
     name: "curl-resolve-other",
     about: "curl --cacert build/tls/cert.pem --resolve other.sitio.test:PORT:127.0.0.1 https://other.sitio.test:PORT/",
@@ -305,8 +360,22 @@ export const TLS_CLIENT_CASES: TlsClientCase[] = [
     expect: { version: "TLSv1.3", alpn: "h2" },
     run: (p) => curlTls(p, { name: "other.sitio.test", verify: true }),
   },
-  { name: "node-default", about: "tls.connect({ host: '127.0.0.1', servername: 'localhost' }), Node's defaults otherwise", sni: "localhost", alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => nodeTls(p) },
-  { name: "node-no-sni", about: "tls.connect({ servername: '' })", sni: null, alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => nodeTls(p, { servername: "" }) },
+  {
+    name: "node-default",
+    about: "tls.connect({ host: '127.0.0.1', servername: 'localhost' }), Node's defaults otherwise",
+    sni: "localhost",
+    alpn: null,
+    expect: { version: "TLSv1.3", alpn: null },
+    run: (p) => nodeTls(p),
+  },
+  {
+    name: "node-no-sni",
+    about: "tls.connect({ servername: '' })",
+    sni: null,
+    alpn: null,
+    expect: { version: "TLSv1.3", alpn: null },
+    run: (p) => nodeTls(p, { servername: "" }),
+  },
   {
     name: "node-many-alpn",
     about: `tls.connect({ ALPNProtocols: [${MANY_ALPN.length} registered ids, http/1.1 last] })`,
@@ -315,9 +384,30 @@ export const TLS_CLIENT_CASES: TlsClientCase[] = [
     expect: { version: "TLSv1.3", alpn: "http/1.1" },
     run: (p) => nodeTls(p, { alpn: MANY_ALPN }),
   },
-  { name: "openssl-tls12", about: "openssl s_client -tls1_2 -servername localhost", sni: "localhost", alpn: null, expect: { version: "TLSv1.2", alpn: null }, run: (p) => opensslTls(p, { version: "tls1_2" }) },
-  { name: "openssl-tls13", about: "openssl s_client -tls1_3 -servername localhost", sni: "localhost", alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => opensslTls(p, { version: "tls1_3" }) },
-  { name: "openssl-no-sni", about: "openssl s_client -noservername", sni: null, alpn: null, expect: { version: "TLSv1.3", alpn: null }, run: (p) => opensslTls(p, { servername: null }) },
+  {
+    name: "openssl-tls12",
+    about: "openssl s_client -tls1_2 -servername localhost",
+    sni: "localhost",
+    alpn: null,
+    expect: { version: "TLSv1.2", alpn: null },
+    run: (p) => opensslTls(p, { version: "tls1_2" }),
+  },
+  {
+    name: "openssl-tls13",
+    about: "openssl s_client -tls1_3 -servername localhost",
+    sni: "localhost",
+    alpn: null,
+    expect: { version: "TLSv1.3", alpn: null },
+    run: (p) => opensslTls(p, { version: "tls1_3" }),
+  },
+  {
+    name: "openssl-no-sni",
+    about: "openssl s_client -noservername",
+    sni: null,
+    alpn: null,
+    expect: { version: "TLSv1.3", alpn: null },
+    run: (p) => opensslTls(p, { servername: null }),
+  },
   {
     name: "openssl-many-alpn",
     about: `openssl s_client -alpn <${MANY_ALPN.length} registered ids, http/1.1 last>`,

@@ -31,11 +31,14 @@ export interface TlsCapture {
 }
 
 export function loadTlsCorpus(): TlsCapture[] {
-  const doc = JSON.parse(readFileSync(join(TLS_CORPUS_DIR, "manifest.json"), "utf8")) as { captures: (Omit<TlsCapture, "clientBytes" | "serverBytes"> & { files: { client: string; server: string } })[] };
+  const doc = JSON.parse(readFileSync(join(TLS_CORPUS_DIR, "manifest.json"), "utf8")) as {
+    captures: (Omit<TlsCapture, "clientBytes" | "serverBytes"> & { files: { client: string; server: string } })[];
+  };
   return doc.captures.map((c) => {
     const clientBytes = readFileSync(join(TLS_CORPUS_DIR, c.files.client));
     const serverBytes = readFileSync(join(TLS_CORPUS_DIR, c.files.server));
-    if (clientBytes.length !== c.bytes.client || serverBytes.length !== c.bytes.server) throw new Error(`tls corpus: ${c.name}: the files' sizes differ from the manifest`);
+    if (clientBytes.length !== c.bytes.client || serverBytes.length !== c.bytes.server)
+      throw new Error(`tls corpus: ${c.name}: the files' sizes differ from the manifest`);
     return { ...c, clientBytes, serverBytes };
   });
 }

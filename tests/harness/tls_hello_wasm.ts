@@ -19,7 +19,18 @@ export const TLS_HELLO_DEBUG_WASM = join(ROOT, "build/test/tls_hello.debug.wasm"
 const SOURCES = ["assembly/codec/tls_hello.ts", "tests/wasm/tls_hello_entry.ts", "tests/wasm/tls_hello.asconfig.json"].map((f) => join(ROOT, f));
 
 export const EVENTS = ["none", "client_hello", "server_hello", "hello_retry_request", "alert", "not_tls", "malformed", "client_second_flight"] as const;
-export const ERRORS = ["none", "record_type", "record_version", "record_length", "handshake_type", "length", "value", "interleaved", "duplicate", "second_retry"] as const;
+export const ERRORS = [
+  "none",
+  "record_type",
+  "record_version",
+  "record_length",
+  "handshake_type",
+  "length",
+  "value",
+  "interleaved",
+  "duplicate",
+  "second_retry",
+] as const;
 export type TlsEventName = (typeof EVENTS)[number];
 export type Direction = "client" | "server";
 
@@ -33,7 +44,11 @@ export function buildTlsHelloWasm(): void {
     if (existsSync(out) && statSync(out).mtimeMs >= newest) continue;
     mkdirSync(join(ROOT, "build/test"), { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync(join(ROOT, "node_modules/.bin/asc"), ["tests/wasm/tls_hello_entry.ts", "--config", "tests/wasm/tls_hello.asconfig.json", ...flags, "-o", tmp], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(
+      join(ROOT, "node_modules/.bin/asc"),
+      ["tests/wasm/tls_hello_entry.ts", "--config", "tests/wasm/tls_hello.asconfig.json", ...flags, "-o", tmp],
+      { cwd: ROOT, stdio: "pipe" },
+    );
     renameSync(tmp, out);
   }
 }
@@ -77,6 +92,7 @@ export interface TlsEventSeen {
 export class ContractError extends Error {}
 
 export class TlsHelloModule {
+  // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
   readonly exports: Record<string, any>;
   readonly memory: WebAssembly.Memory;
 
@@ -89,6 +105,7 @@ export class TlsHelloModule {
         },
       },
     });
+    // biome-ignore lint/suspicious/noExplicitAny: the wasm module's exports, called with numbers
     this.exports = instance.exports as Record<string, any>;
     this.memory = this.exports.memory as WebAssembly.Memory;
   }
@@ -195,8 +212,14 @@ export class TlsDecoder {
 export type TlsSteps = { dir: Direction; bytes: Uint8Array }[];
 
 /** Runs `steps` through a fresh decoder, step i cut into reads of `sizes(i, step)` bytes; returns the events and the final report. */
-export function decode(m: TlsHelloModule, steps: TlsSteps, sizes?: (index: number, step: TlsSteps[number]) => number[]): { events: TlsEventSeen[]; report: TlsReport } {
+export function decode(
+  m: TlsHelloModule,
+  steps: TlsSteps,
+  sizes?: (index: number, step: TlsSteps[number]) => number[],
+): { events: TlsEventSeen[]; report: TlsReport } {
   const d = m.decoder();
-  steps.forEach((s, i) => d.feedSplit(s.dir, s.bytes, sizes?.(i, s)));
+  steps.forEach((s, i) => {
+    d.feedSplit(s.dir, s.bytes, sizes?.(i, s));
+  });
   return { events: d.events, report: d.report() };
 }

@@ -1,7 +1,7 @@
 // Traffic drivers for tests: raw sockets (exact bytes, chosen splits) and a keep-alive HTTP client.
 
 import { connect, type Socket } from "node:net";
-import { request, Agent } from "node:http";
+import { request, type Agent } from "node:http";
 import { sleep } from "./envoy.js";
 
 export interface Exchange {
@@ -41,7 +41,7 @@ export async function rawExchange(
   lastData = Date.now();
   const deadline = Date.now() + 10_000;
   while (!closed && Date.now() - lastData < idleMs && Date.now() < deadline) {
-    if (opts.until && opts.until(Buffer.concat(got))) break;
+    if (opts.until?.(Buffer.concat(got))) break;
     await sleep(10);
   }
   await closeSocket(sock);
@@ -76,7 +76,11 @@ export interface HttpResult {
 }
 
 /** One HTTP request with Node's client (keep-alive when `agent` is shared). */
-export function httpRequest(port: number, path: string, opts: { method?: string; body?: string; agent?: Agent; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+export function httpRequest(
+  port: number,
+  path: string,
+  opts: { method?: string; body?: string; agent?: Agent; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
   return new Promise((ok, fail) => {
     const req = request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", agent: opts.agent, headers: opts.headers }, (res) => {
       const parts: Buffer[] = [];

@@ -61,13 +61,34 @@ describe("wasm host: configuration refused with one exact log line", () => {
     [`{"endpoints":{"max_distinct":null}}`, `"endpoints.max_distinct" must be an integer from 1 to 10000, got null`],
     [`{"endpoints":{"collapse":"numbers"}}`, `"endpoints.collapse" must be an array of "numbers", "uuids", got "numbers"`],
     [`{"endpoints":{"collapse":["numbers","ids"]}}`, `"endpoints.collapse[1]" must be "numbers" or "uuids", got "ids"`],
-    [`{"endpoints":{"placeholder":""}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got ""`],
-    [`{"endpoints":{"placeholder":"{a;b}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a;b}"`],
-    [`{"endpoints":{"placeholder":"{\\u00e9}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{\\u00e9}"`],
-    [`{"endpoints":{"placeholder":"id"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "id"`],
-    [`{"endpoints":{"placeholder":"{}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{}"`],
-    [`{"endpoints":{"placeholder":"."}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "."`],
-    [`{"endpoints":{"placeholder":"{a.}"}}`, `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % \" \\ { }, then "}", got "{a.}"`],
+    [
+      `{"endpoints":{"placeholder":""}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got ""`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"{a;b}"}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{a;b}"`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"{\\u00e9}"}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{\\u00e9}"`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"id"}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "id"`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"{}"}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{}"`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"."}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "."`,
+    ],
+    [
+      `{"endpoints":{"placeholder":"{a.}"}}`,
+      `"endpoints.placeholder" must be "{", 1 to 62 characters of printable ASCII other than space . ; % " \\ { }, then "}", got "{a.}"`,
+    ],
     [`{"endpoints":[]}`, `"endpoints" must be an object, got an array`],
     [`{"protocol":"ftp"}`, `"protocol" must be one of "http1", "foo", "tls", got "ftp"`],
     [`{"protocol":1}`, `"protocol" must be one of "http1", "foo", "tls", got 1`],
@@ -76,7 +97,10 @@ describe("wasm host: configuration refused with one exact log line", () => {
     [`{"custom_404":{"enabled":true,"body":""}}`, `"custom_404.body" must be a non-empty string when custom_404 is enabled`],
     [`{"custom_404":{"enabled":"yes","body":"x"}}`, `"custom_404.enabled" must be true or false, got "yes"`],
     [`{"custom_404":{"body":{}}}`, `"custom_404.body" must be a string, got an object`],
-    [`{"custom_404":{"body":"x","content_type":"a\\r\\nb"}}`, `"custom_404.content_type" must be a non-empty string of printable ASCII, got "a\\u000d\\u000ab"`],
+    [
+      `{"custom_404":{"body":"x","content_type":"a\\r\\nb"}}`,
+      `"custom_404.content_type" must be a non-empty string of printable ASCII, got "a\\u000d\\u000ab"`,
+    ],
     [`[]`, `the configuration must be a JSON object, got an array`],
     [`"http1"`, `the configuration must be a JSON object, got "http1"`],
     [`{"a\\n":1}`, `unknown key "a\\u000a"`],
@@ -138,7 +162,10 @@ describe("wasm host: mistakes an operator makes, refused with one line naming th
   });
 
   test.each([
-    ['scr"ipt;status=injected', `sitio: plugin name "scr\\"ipt;status=injected" may hold only letters, digits, '_', '-' and '.' (it becomes the plugin="..." label of every series)`],
+    [
+      'scr"ipt;status=injected',
+      `sitio: plugin name "scr\\"ipt;status=injected" may hold only letters, digits, '_', '-' and '.' (it becomes the plugin="..." label of every series)`,
+    ],
     ["web.", `sitio: plugin name "web." ends in '.' (Envoy drops trailing dots from stat names) (it becomes the plugin="..." label of every series)`],
     ["", `sitio: plugin name "" is empty (it becomes the plugin="..." label of every series)`],
     ["x".repeat(65), `sitio: plugin name "${"x".repeat(64)}..." is longer than 64 characters (it becomes the plugin="..." label of every series)`],
@@ -171,19 +198,47 @@ describe("wasm host: endpoint collapse rules", () => {
 
   test("off by default: every path its own endpoint", () => {
     expect(counts("", paths)).toEqual(
-      new Map([["/users/42", 1], ["/users/7", 1], [`/orders/${uuid}/items/3`, 1], ["/users/42a", 1], ["/v2/x", 1], ["/users/", 1], ["/12/34/", 1], ["/", 1], [`/${uuid}x`, 1]]),
+      new Map([
+        ["/users/42", 1],
+        ["/users/7", 1],
+        [`/orders/${uuid}/items/3`, 1],
+        ["/users/42a", 1],
+        ["/v2/x", 1],
+        ["/users/", 1],
+        ["/12/34/", 1],
+        ["/", 1],
+        [`/${uuid}x`, 1],
+      ]),
     );
   });
 
   test("numbers: all-digit segments only", () => {
     expect(counts(`{"endpoints":{"collapse":["numbers"]}}`, paths)).toEqual(
-      new Map([["/users/{id}", 2], [`/orders/${uuid}/items/{id}`, 1], ["/users/42a", 1], ["/v2/x", 1], ["/users/", 1], ["/{id}/{id}/", 1], ["/", 1], [`/${uuid}x`, 1]]),
+      new Map([
+        ["/users/{id}", 2],
+        [`/orders/${uuid}/items/{id}`, 1],
+        ["/users/42a", 1],
+        ["/v2/x", 1],
+        ["/users/", 1],
+        ["/{id}/{id}/", 1],
+        ["/", 1],
+        [`/${uuid}x`, 1],
+      ]),
     );
   });
 
   test("numbers and uuids, custom placeholder", () => {
     expect(counts(`{"endpoints":{"collapse":["uuids","numbers"],"placeholder":"{:id}"}}`, paths)).toEqual(
-      new Map([["/users/{:id}", 2], ["/orders/{:id}/items/{:id}", 1], ["/users/42a", 1], ["/v2/x", 1], ["/users/", 1], ["/{:id}/{:id}/", 1], ["/", 1], [`/${uuid}x`, 1]]),
+      new Map([
+        ["/users/{:id}", 2],
+        ["/orders/{:id}/items/{:id}", 1],
+        ["/users/42a", 1],
+        ["/v2/x", 1],
+        ["/users/", 1],
+        ["/{:id}/{:id}/", 1],
+        ["/", 1],
+        [`/${uuid}x`, 1],
+      ]),
     );
   });
 
@@ -193,11 +248,22 @@ describe("wasm host: endpoint collapse rules", () => {
 
   test("the cap counts collapsed endpoints: 150 ids are one endpoint", () => {
     const many = Array.from({ length: 150 }, (_, i) => `/e/${i}`);
-    expect(counts(`{"endpoints":{"collapse":["numbers"],"max_distinct":1}}`, [...many, "/f"])).toEqual(new Map([["/e/{id}", 150], ["other", 1]]));
+    expect(counts(`{"endpoints":{"collapse":["numbers"],"max_distinct":1}}`, [...many, "/f"])).toEqual(
+      new Map([
+        ["/e/{id}", 150],
+        ["other", 1],
+      ]),
+    );
   });
 
   test("max_distinct caps distinct endpoints, the rest are other", () => {
-    expect(counts(`{"endpoints":{"max_distinct":2}}`, ["/a", "/b", "/c", "/a", "/d"])).toEqual(new Map([["/a", 2], ["/b", 1], ["other", 2]]));
+    expect(counts(`{"endpoints":{"max_distinct":2}}`, ["/a", "/b", "/c", "/a", "/d"])).toEqual(
+      new Map([
+        ["/a", 2],
+        ["/b", 1],
+        ["other", 2],
+      ]),
+    );
   });
 
   test("a collapsed path longer than 256 bytes is other", () => {

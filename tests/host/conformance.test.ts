@@ -38,7 +38,12 @@ class Probe {
     const out = new Map<string, number>();
     for (const m of this.host.metrics.values()) {
       if (!m.name.startsWith(REQS) || !m.name.endsWith(this.suffix) || m.value === 0) continue;
-      const labels = Object.fromEntries(m.name.slice(REQS.length, -this.suffix.length).split(";").map((kv) => kv.split("=", 2) as [string, string]));
+      const labels = Object.fromEntries(
+        m.name
+          .slice(REQS.length, -this.suffix.length)
+          .split(";")
+          .map((kv) => kv.split("=", 2) as [string, string]),
+      );
       out.set(`${labels.method} ${labels.endpoint}`, m.value);
     }
     return out;
@@ -106,27 +111,71 @@ const AFTER = Buffer.from("GET /after HTTP/1.1\r\nHost: a\r\n\r\n", "latin1");
 // requests a strict parser counts; `strictErrorAt`: the offset of the byte where
 // strict llhttp fails (its strict twin's error offset where the corpus has one).
 const LOOSE: Record<string, { requests: number; strictErrorAt: number; reason: string }> = {
-  "connection.md#Resetting flags when keep-alive is off (1.0, lenient)": { requests: 1, strictErrorAt: 40, reason: "HTTP/1.0 without keep-alive ends the connection; a server reads no second request" },
-  "connection.md#CRLF between requests, explicit `close` (lenient)": { requests: 1, strictErrorAt: 138, reason: "data after `Connection: close` is never read by the server" },
+  "connection.md#Resetting flags when keep-alive is off (1.0, lenient)": {
+    requests: 1,
+    strictErrorAt: 40,
+    reason: "HTTP/1.0 without keep-alive ends the connection; a server reads no second request",
+  },
+  "connection.md#CRLF between requests, explicit `close` (lenient)": {
+    requests: 1,
+    strictErrorAt: 138,
+    reason: "data after `Connection: close` is never read by the server",
+  },
   "connection.md#Multiple tokens with folding": { requests: 0, strictErrorAt: 63, reason: "obs-fold (RFC 9112 §5.2: reject or replace); strict rejects" },
   "connection.md#Multiple tokens with folding, LWS, and CRLF": { requests: 0, strictErrorAt: 46, reason: "obs-fold" },
-  "connection.md#Invalid whitespace token with `Connection` header field (lenient)": { requests: 0, strictErrorAt: 30, reason: "whitespace before the colon: RFC 9112 §5.1 requires a 400" },
-  "content-length.md#Invalid whitespace token with `Content-Length` header field (lenient)": { requests: 0, strictErrorAt: 55, reason: "whitespace before the colon, on a framing header (smuggling)" },
-  "content-length.md#No error on simultaneous `Content-Length` and `Transfer-Encoding: identity` (lenient)": { requests: 0, strictErrorAt: 56, reason: "Content-Length with Transfer-Encoding (RFC 9112 §6.1, smuggling)" },
+  "connection.md#Invalid whitespace token with `Connection` header field (lenient)": {
+    requests: 0,
+    strictErrorAt: 30,
+    reason: "whitespace before the colon: RFC 9112 §5.1 requires a 400",
+  },
+  "content-length.md#Invalid whitespace token with `Content-Length` header field (lenient)": {
+    requests: 0,
+    strictErrorAt: 55,
+    reason: "whitespace before the colon, on a framing header (smuggling)",
+  },
+  "content-length.md#No error on simultaneous `Content-Length` and `Transfer-Encoding: identity` (lenient)": {
+    requests: 0,
+    strictErrorAt: 56,
+    reason: "Content-Length with Transfer-Encoding (RFC 9112 §6.1, smuggling)",
+  },
   "content-length.md#Missing CRLF-CRLF before body (lenient)": { requests: 0, strictErrorAt: 39, reason: "CR without LF ends no line" },
   "invalid.md#Headers separated by dummy characters (lenient)": { requests: 0, strictErrorAt: 45, reason: "CR without LF ends no line" },
   "lenient-header-value-relaxed.md#Control char in header value (relaxed)": { requests: 0, strictErrorAt: 33, reason: "control byte in a field value" },
-  "lenient-header-value-relaxed.md#CR without LF in header value should be rejected even with relaxed flag": { requests: 0, strictErrorAt: 42, reason: "an error even for lenient llhttp" },
+  "lenient-header-value-relaxed.md#CR without LF in header value should be rejected even with relaxed flag": {
+    requests: 0,
+    strictErrorAt: 42,
+    reason: "an error even for lenient llhttp",
+  },
   "lenient-header-value-relaxed.md#Space after start line must still fail": { requests: 0, strictErrorAt: 20, reason: "an error even for lenient llhttp" },
   "lenient-headers.md#Header value (lenient)": { requests: 0, strictErrorAt: 28, reason: "control byte in a field value" },
-  "lenient-headers.md#Second request header value (lenient)": { requests: 1, strictErrorAt: 66, reason: "the first request is fine; the second has a control byte in a field value" },
+  "lenient-headers.md#Second request header value (lenient)": {
+    requests: 1,
+    strictErrorAt: 66,
+    reason: "the first request is fine; the second has a control byte in a field value",
+  },
   "lenient-headers.md#Empty headers separated by CR (lenient)": { requests: 0, strictErrorAt: 61, reason: "CR without LF ends no line" },
   "lenient-version.md#Invalid HTTP version (lenient)": { requests: 0, strictErrorAt: 14, reason: "HTTP/5.6 is not HTTP/1.x" },
   "sample.md#No LF after CR (lenient)": { requests: 0, strictErrorAt: 15, reason: "CR without LF ends no line" },
-  "transfer-encoding.md#POST with `Transfer-Encoding` and `Content-Length` (lenient)": { requests: 0, strictErrorAt: 111, reason: "Content-Length with Transfer-Encoding (smuggling)" },
-  "transfer-encoding.md#POST with `chunked` before other transfer-coding (lenient)": { requests: 0, strictErrorAt: 94, reason: "chunked must be the final coding (RFC 9112 §6.1)" },
-  "transfer-encoding.md#POST with `chunked` and duplicate transfer-encoding (lenient)": { requests: 0, strictErrorAt: 115, reason: "chunked must be the final coding" },
-  "transfer-encoding.md#Invalid OBS fold after chunked value": { requests: 0, strictErrorAt: 47, reason: "obs-fold (lenient llhttp then refuses the coding too)" },
+  "transfer-encoding.md#POST with `Transfer-Encoding` and `Content-Length` (lenient)": {
+    requests: 0,
+    strictErrorAt: 111,
+    reason: "Content-Length with Transfer-Encoding (smuggling)",
+  },
+  "transfer-encoding.md#POST with `chunked` before other transfer-coding (lenient)": {
+    requests: 0,
+    strictErrorAt: 94,
+    reason: "chunked must be the final coding (RFC 9112 §6.1)",
+  },
+  "transfer-encoding.md#POST with `chunked` and duplicate transfer-encoding (lenient)": {
+    requests: 0,
+    strictErrorAt: 115,
+    reason: "chunked must be the final coding",
+  },
+  "transfer-encoding.md#Invalid OBS fold after chunked value": {
+    requests: 0,
+    strictErrorAt: 47,
+    reason: "obs-fold (lenient llhttp then refuses the coding too)",
+  },
   "transfer-encoding.md#Chunk header not terminated by CRLF (lenient)": { requests: 1, strictErrorAt: 78, reason: "CR without LF after a chunk size" },
   "transfer-encoding.md#Chunk data not terminated by CRLF (lenient)": { requests: 1, strictErrorAt: 84, reason: "chunk data must end in CRLF" },
 };
@@ -144,19 +193,47 @@ const LOOSE: Record<string, { requests: number; strictErrorAt: number; reason: s
 // CR without LF, whitespace before a colon. `requests`: what sitio counts;
 // `errorAt`: where it then stops (unparsed from there), or null.
 const LENIENT: Record<string, { requests: string[]; errorAt: ((bytes: string) => number) | null; reason: string }> = {
-  "invalid.md#Only LFs present (lenient)": { requests: ["POST /"], errorAt: (b) => b.indexOf("\n\n1\n") + 3, reason: "the head's bare LFs are accepted; a bare LF after a chunk size is not (Envoy refuses it too)" },
+  "invalid.md#Only LFs present (lenient)": {
+    requests: ["POST /"],
+    errorAt: (b) => b.indexOf("\n\n1\n") + 3,
+    reason: "the head's bare LFs are accepted; a bare LF after a chunk size is not (Envoy refuses it too)",
+  },
   "invalid.md#Only LFs present": { requests: ["POST /"], errorAt: (b) => b.indexOf("\n\n1\n") + 3, reason: "the same bytes, plus one" },
-  "invalid.md#Spaces before headers (lenient)": { requests: ["POST /hello", "GET /bye"], errorAt: null, reason: "obs-fold on Foo: the folded ' Content-Length: 38' is part of Foo's value, as lenient llhttp and Envoy read it" },
+  "invalid.md#Spaces before headers (lenient)": {
+    requests: ["POST /hello", "GET /bye"],
+    errorAt: null,
+    reason: "obs-fold on Foo: the folded ' Content-Length: 38' is part of Foo's value, as lenient llhttp and Envoy read it",
+  },
   "invalid.md#Spaces before headers": { requests: ["POST /hello", "GET /bye"], errorAt: null, reason: "the same bytes" },
-  "sample.md#Line folding in header value with CRLF": { requests: [], errorAt: (b) => b.indexOf("Connection:\r\n close") + 13, reason: "obs-fold accepted on Line1..Line4, refused on Connection" },
-  "sample.md#Line folding in header value with LF": { requests: [], errorAt: (b) => b.indexOf("Connection:\n close") + 12, reason: "bare LF line ends, obs-fold as above" },
+  "sample.md#Line folding in header value with CRLF": {
+    requests: [],
+    errorAt: (b) => b.indexOf("Connection:\r\n close") + 13,
+    reason: "obs-fold accepted on Line1..Line4, refused on Connection",
+  },
+  "sample.md#Line folding in header value with LF": {
+    requests: [],
+    errorAt: (b) => b.indexOf("Connection:\n close") + 12,
+    reason: "bare LF line ends, obs-fold as above",
+  },
   "sample.md#X-SSL-Nonsense": { requests: ["GET /"], errorAt: null, reason: "obs-fold on an ordinary field" },
   "transfer-encoding.md#Space after chunk header (lenient)": { requests: ["PUT /url"], errorAt: null, reason: "blanks after a chunk size" },
   "transfer-encoding.md#Space after chunk header": { requests: ["PUT /url"], errorAt: null, reason: "the same bytes" },
-  "invalid.md#Headers separated by LF": { requests: ["POST /"], errorAt: null, reason: "a bare LF ends the x line: Transfer-Encoding is a field of its own (as Envoy reads it)" },
+  "invalid.md#Headers separated by LF": {
+    requests: ["POST /"],
+    errorAt: null,
+    reason: "a bare LF ends the x line: Transfer-Encoding is a field of its own (as Envoy reads it)",
+  },
   "invalid.md#Empty headers separated by LF": { requests: ["POST /"], errorAt: null, reason: "the same with an empty value" },
-  "lenient-header-value-relaxed.md#LF in header value should be rejected even with relaxed flag": { requests: ["POST /"], errorAt: null, reason: "the same bytes: Envoy reads the LF as a line end, so sitio does" },
-  "invalid.md#Missing CR between headers": { requests: ["GET /", "GET /admin"], errorAt: null, reason: "a bare LF ends the Dummy line: Content-Length 23 covers the next 23 bytes, and GET /admin follows, as Envoy reads it" },
+  "lenient-header-value-relaxed.md#LF in header value should be rejected even with relaxed flag": {
+    requests: ["POST /"],
+    errorAt: null,
+    reason: "the same bytes: Envoy reads the LF as a line end, so sitio does",
+  },
+  "invalid.md#Missing CR between headers": {
+    requests: ["GET /", "GET /admin"],
+    errorAt: null,
+    reason: "a bare LF ends the Dummy line: Content-Length 23 covers the next 23 bytes, and GET /admin follows, as Envoy reads it",
+  },
 };
 
 /** A case sitio accepts beyond strict llhttp: exactly these requests for every split, and unparsed bytes only from `errorAt` on. */
@@ -226,7 +303,13 @@ function switchScenario(c: LlhttpCase, scenario: string): void {
     // refused: the next requests are counted, the one held during the wait and the one after.
     // An HTTP/1.0 request without keep-alive ends the connection even when refused, so such a
     // head is sent as HTTP/1.1 here (same bytes otherwise).
-    const head = Buffer.from(bytes.subarray(0, offset).toString("latin1").replace(/^([^\r\n]*) HTTP\/1\.0\r\n/, "$1 HTTP/1.1\r\n"), "latin1");
+    const head = Buffer.from(
+      bytes
+        .subarray(0, offset)
+        .toString("latin1")
+        .replace(/^([^\r\n]*) HTTP\/1\.0\r\n/, "$1 HTTP/1.1\r\n"),
+      "latin1",
+    );
     const answer = kind === "connect" ? UPSTREAM_403 : UPSTREAM_400;
     const want = [...expected, "GET /after", "GET /after2"];
     for (const feed of headFeeds(head)) {
@@ -305,7 +388,11 @@ describe("llhttp corpus through the wasm host", () => {
       test(c.id, () => {
         if (c.id in LENIENT) {
           const l = LENIENT[c.id];
-          expectLenient(c, l.requests.map((r) => `${r.split(" ")[0]} ${r.split(" ")[1]}`), l.errorAt ? l.errorAt(bytesOf(c).toString("latin1")) : null);
+          expectLenient(
+            c,
+            l.requests.map((r) => `${r.split(" ")[0]} ${r.split(" ")[1]}`),
+            l.errorAt ? l.errorAt(bytesOf(c).toString("latin1")) : null,
+          );
           passed.loose++;
           return;
         }

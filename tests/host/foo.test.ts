@@ -116,9 +116,21 @@ describe("wasm host: Foo codec", () => {
     send(c0, [down], [up]);
     c0.close();
     const expected = counts(whole.host);
-    expect(expected).toMatchObject({ requests: 3, ack: 3, nak: 1, durations: 3, unmatched: 1, malformedDown: 2, malformedUp: 1, unparsed: "REQ x\n".length + "REQ 3 \xff\n".length });
+    expect(expected).toMatchObject({
+      requests: 3,
+      ack: 3,
+      nak: 1,
+      durations: 3,
+      unmatched: 1,
+      malformedDown: 2,
+      malformedUp: 1,
+      unparsed: "REQ x\n".length + "REQ 3 \xff\n".length,
+    });
 
-    for (const [text, other, downstream] of [[down, up, true], [up, down, false]] as const) {
+    for (const [text, other, downstream] of [
+      [down, up, true],
+      [up, down, false],
+    ] as const) {
       const { host, root } = setup();
       let runs = 0;
       for (let i = 0; i <= text.length; i++) {
@@ -132,7 +144,8 @@ describe("wasm host: Foo codec", () => {
         }
       }
       const got = counts(host);
-      for (const [name, n] of Object.entries(expected)) expect(got[name as keyof typeof got], `${name} (${downstream ? "requests" : "replies"} split)`).toBe(n * runs);
+      for (const [name, n] of Object.entries(expected))
+        expect(got[name as keyof typeof got], `${name} (${downstream ? "requests" : "replies"} split)`).toBe(n * runs);
     }
   });
 
@@ -150,7 +163,12 @@ describe("wasm host: Foo codec", () => {
     const seqs = Array.from({ length: 100 }, (_, i) => i + 1);
     c.downstream(seqs.map((s) => `REQ ${s} data ${s}\n`).join(""));
     host.nowNs += 5n * MS;
-    const up = c.upstream(seqs.reverse().map((s) => (s % 5 === 0 ? `NAK ${s}\n` : `ACK ${s}\n`)).join(""));
+    const up = c.upstream(
+      seqs
+        .reverse()
+        .map((s) => (s % 5 === 0 ? `NAK ${s}\n` : `ACK ${s}\n`))
+        .join(""),
+    );
     c.close();
     expect(counts(host)).toMatchObject({ requests: 100, ack: 80, nak: 20, durations: 100, unmatched: 0, malformedDown: 0, malformedUp: 0 });
     expect(host.metrics.get(DURATION)!.samples.every((us) => us === 5000)).toBe(true);
@@ -281,7 +299,10 @@ describe("wasm host: Foo codec", () => {
 
   test("random bytes never trap, and one byte per read counts exactly as one read", () => {
     let seed = 12345;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const alphabet = ["REQ ", "ACK ", "NAK ", "1", "2", "3", " ", "\t", "\n", "\r", "x", "\x00", "\xff", "\xe2\x82\xac"];
     const text = Array.from({ length: 3000 }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join("");
     const whole = setup();

@@ -14,8 +14,23 @@ const HTTP = "sitio_http_requests_total";
 const key = (endpoint: string, code: string) => `${GRPC};endpoint=${endpoint};grpc_code=${code};plugin=p`;
 const METHOD = "/sitio.example.Example/Unary";
 const CODE_NAMES = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
 ];
 
 function setup(configuration = "", sharedData?: SharedData) {
@@ -50,7 +65,9 @@ function call(host: ProxyWasmHost, root: number, spec: CallSpec = {}): void {
   expect(x.requestHeaders(grpcRequest(spec.path, spec.contentType), false)).toBe(0);
   host.nowNs += BigInt((spec.micros ?? 1) * 1000);
   if (spec.trailersOnly !== undefined) {
-    expect(x.responseHeaders({ ":status": "200", "content-type": "application/grpc", "grpc-status": spec.trailersOnly, "grpc-message": "m" }, true).local).toBeNull();
+    expect(
+      x.responseHeaders({ ":status": "200", "content-type": "application/grpc", "grpc-status": spec.trailersOnly, "grpc-message": "m" }, true).local,
+    ).toBeNull();
   } else if (!spec.noResponse) {
     expect(x.responseHeaders({ ":status": "200", "content-type": "application/grpc" }, false).local).toBeNull();
     if (spec.trailers !== undefined) expect(x.responseTrailers({ "grpc-status": spec.trailers, "grpc-message": "" })).toBe(0);
@@ -192,7 +209,12 @@ describe("wasm host: gRPC calls", () => {
     // worker b: the method is admitted already, so even UNIMPLEMENTED counts under it
     call(b.host, b.root, { path: "/s.S/A", trailersOnly: "12" });
     expect(codes(b.host, "/s.S/A")).toEqual({ UNIMPLEMENTED: 1 });
-    expect(shared.keys().filter((k) => k.includes("/grpc/")).sort()).toEqual(["sitio/sitio_http/p/grpc/e//s.S/A", "sitio/sitio_http/p/grpc/n"]);
+    expect(
+      shared
+        .keys()
+        .filter((k) => k.includes("/grpc/"))
+        .sort(),
+    ).toEqual(["sitio/sitio_http/p/grpc/e//s.S/A", "sitio/sitio_http/p/grpc/n"]);
     // an HTTP request to the same path has no series yet (a 404 is no evidence)
     const x = b.host.http(b.root);
     x.requestHeaders({ ":method": "POST", ":path": "/s.S/A" });
@@ -204,7 +226,16 @@ describe("wasm host: gRPC calls", () => {
   test("which requests are gRPC: content-type application/grpc, alone or followed by + or ; (grpc-web and look-alikes are HTTP)", () => {
     const { host, root } = setup();
     const grpc = ["application/grpc", "application/grpc+proto", "application/grpc+json", "application/grpc;charset=utf-8"];
-    const http = ["application/grpc-web", "application/grpc-web+proto", "application/grpc-web-text", "application/grpcx", "application/grp", "Application/grpc", "text/plain", ""];
+    const http = [
+      "application/grpc-web",
+      "application/grpc-web+proto",
+      "application/grpc-web-text",
+      "application/grpcx",
+      "application/grp",
+      "Application/grpc",
+      "text/plain",
+      "",
+    ];
     for (const contentType of [...grpc, ...http]) call(host, root, { contentType, trailers: "0" });
     expect(host.value(key(METHOD, "OK"))).toBe(grpc.length);
     expect(host.value(`${HTTP};method=POST;endpoint=${METHOD};status=200;plugin=p`)).toBe(http.length);

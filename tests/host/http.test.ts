@@ -40,7 +40,10 @@ describe("wasm host: HTTP filter", () => {
       x.responseHeaders({ ":status": status });
       x.end();
     }
-    const labels = [...host.metrics.keys()].filter((k) => k.startsWith(REQS + ";")).map((k) => /;status=([^;]*)/.exec(k)![1]).sort();
+    const labels = [...host.metrics.keys()]
+      .filter((k) => k.startsWith(REQS + ";"))
+      .map((k) => /;status=([^;]*)/.exec(k)![1])
+      .sort();
     expect(labels).toEqual(["1xx", "200", "2xx", "404", "418", "451", "4xx", "511", "5xx", "unknown"]);
     expect(host.value(key("GET", "/s", "unknown"))).toBe(2);
     expect(host.sum(REQS)).toBe(statuses.length);

@@ -45,7 +45,7 @@ describe("HTTP/1.x request parser: mutated corpus", () => {
       return seed % n;
     };
     // bytes the grammar cares about, so mutations reach deep states
-    const alphabet = Buffer.from("\r\n \t:;,=\"\\/?#*@[]0123456789aAfFxX-chunkedCONNECTPRIGETHTTP/1.1\x00\x7f\xff\x0c", "latin1");
+    const alphabet = Buffer.from('\r\n \t:;,="\\/?#*@[]0123456789aAfFxX-chunkedCONNECTPRIGETHTTP/1.1\x00\x7f\xff\x0c', "latin1");
     const { host, root } = setup();
     let runs = 0;
     for (let round = 0; round < 12; round++) {

@@ -85,13 +85,16 @@ function l7(requests: { path: string; method?: string; status?: string }[]): Pro
 }
 
 describe("the label policy, one table", () => {
-  test.each(ENDPOINTS.map(([path, label]) => [JSON.stringify(path.length > 40 ? path.slice(0, 40) + "…" : path), path, label]))("endpoint %s", (_shown, path, label) => {
-    expect(endpointLabel(path)).toBe(label);
-    const got = l7Series(l7([{ path }]));
-    expect(got.map((s) => s.endpoint)).toEqual([label]);
-    // escaping round-trips: the label decodes back to the path sitio labels
-    if (label !== "other" && !path.includes("?") && !path.startsWith("http")) expect(unescapeLabel(label)).toBe(path);
-  });
+  test.each(ENDPOINTS.map(([path, label]) => [JSON.stringify(path.length > 40 ? path.slice(0, 40) + "…" : path), path, label]))(
+    "endpoint %s",
+    (_shown, path, label) => {
+      expect(endpointLabel(path)).toBe(label);
+      const got = l7Series(l7([{ path }]));
+      expect(got.map((s) => s.endpoint)).toEqual([label]);
+      // escaping round-trips: the label decodes back to the path sitio labels
+      if (label !== "other" && !path.includes("?") && !path.startsWith("http")) expect(unescapeLabel(label)).toBe(path);
+    },
+  );
 
   test("distinct paths never share a label (all rows, one plugin)", () => {
     const rows = ENDPOINTS.filter(([, label]) => label !== "other");
@@ -122,7 +125,7 @@ describe("the label policy, one table", () => {
   test("L4: the same escaping for what the HTTP/1.x decoder accepts in a target", () => {
     const host = new ProxyWasmHost();
     const root = host.createRoot("sitio_network", "w", "");
-    const targets = ["/tr.", "/..", "/{id}", "/pct%20", "/x;status=500", "/q\"uote", "/back\\slash", "http://h.example/abs?x"];
+    const targets = ["/tr.", "/..", "/{id}", "/pct%20", "/x;status=500", '/q"uote', "/back\\slash", "http://h.example/abs?x"];
     for (const t of targets) {
       const c = host.connect(root);
       c.downstream(`GET ${t} HTTP/1.1\r\nHost: h\r\n\r\n`);

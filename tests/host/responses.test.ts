@@ -246,7 +246,11 @@ function prng(seed: number): () => number {
 
 describe("wasm host: random sequences and random splits", () => {
   // [request, response on the wire, what the client must get]
-  const EXCHANGES: [string, string, string][] = CASES.filter((c) => !c.close && c.requests.split("\r\n\r\n").length === 2).map((c) => [c.requests, c.upstream, c.expected]);
+  const EXCHANGES: [string, string, string][] = CASES.filter((c) => !c.close && c.requests.split("\r\n\r\n").length === 2).map((c) => [
+    c.requests,
+    c.upstream,
+    c.expected,
+  ]);
 
   test("keep-alive sequences of the table's exchanges, cut at random places, give exactly the expected bytes", () => {
     const { host, root } = setup(CONFIG_404);
@@ -270,7 +274,25 @@ describe("wasm host: random sequences and random splits", () => {
   test("random bytes both ways never trap; without a rewrite the client gets a prefix of the upstream bytes, in order", () => {
     const { host, root } = setup(CONFIG_404);
     const rand = prng(7);
-    const alphabet = ["HTTP/1.1 ", "404 ", "200 ", "101 ", "\r\n", "Content-Length: 3", "Transfer-Encoding: chunked", ":", " ", "0", "5", "x", "\x00", "\xff", "GET / HTTP/1.1\r\n", "CONNECT a:1 HTTP/1.1\r\n", "Upgrade: x\r\nConnection: upgrade\r\n"];
+    const alphabet = [
+      "HTTP/1.1 ",
+      "404 ",
+      "200 ",
+      "101 ",
+      "\r\n",
+      "Content-Length: 3",
+      "Transfer-Encoding: chunked",
+      ":",
+      " ",
+      "0",
+      "5",
+      "x",
+      "\x00",
+      "\xff",
+      "GET / HTTP/1.1\r\n",
+      "CONNECT a:1 HTTP/1.1\r\n",
+      "Upgrade: x\r\nConnection: upgrade\r\n",
+    ];
     const noise = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
     let untouched = 0;
     for (let round = 0; round < 300; round++) {

@@ -120,7 +120,8 @@ describe("wasm host: TLS protocol, the real-client corpus", () => {
       handshake(whole.host, whole.root, cap.name);
       expect(tlsSeries(whole.host)).toEqual(want);
       expect(whole.host.value(tcp("unparsed_bytes_total"))).toBe(0);
-      if (EXPECTED[cap.name].version !== null) expect(whole.host.metrics.get(duration(EXPECTED[cap.name].alpn, EXPECTED[cap.name].sni))!.samples).toEqual([10_000]);
+      if (EXPECTED[cap.name].version !== null)
+        expect(whole.host.metrics.get(duration(EXPECTED[cap.name].alpn, EXPECTED[cap.name].sni))!.samples).toEqual([10_000]);
 
       // every two-piece split of the client flight, then of the server flight, on one plugin: each adds the same series
       const { host, root } = setup();
@@ -154,7 +155,12 @@ describe("wasm host: TLS protocol, the real-client corpus", () => {
       for (const [k, v] of Object.entries(expectedSeries(name))) want[k] = (want[k] ?? 0) + v;
     }
     const got = tlsSeries(host);
-    console.log(`all ${order.length} captures on one plugin:\n` + Object.entries(got).map(([k, v]) => `  ${k} ${v}`).join("\n"));
+    console.log(
+      `all ${order.length} captures on one plugin:\n` +
+        Object.entries(got)
+          .map(([k, v]) => `  ${k} ${v}`)
+          .join("\n"),
+    );
     expect(got).toEqual(want);
     expect(host.value(tcp("connections_total"))).toBe(order.length);
     expect(host.value(tcp("active_connections"))).toBe(0);
@@ -259,7 +265,7 @@ describe("wasm host: TLS failures, counted by reason, bytes untouched", () => {
     const cases: [string, string, string, string][] = [
       ["Example.COM", "h2", "example.com", "h2"],
       ["other", "spdy/3", "%6Fther", "spdy/3"],
-      ["a;b\"c", "my-proto", "a%3Bb%22c", "other"],
+      ['a;b"c', "my-proto", "a%3Bb%22c", "other"],
       ["tr.", "h3", "tr%2E", "h3"],
     ];
     for (const [name, alpn, sniLabel, alpnLabel] of cases) {
@@ -276,7 +282,9 @@ describe("wasm host: TLS failures, counted by reason, bytes untouched", () => {
   test("configuration: endpoints.collapse and custom_404 are refused for tls; max_distinct caps the names", () => {
     const host = new ProxyWasmHost();
     expect(host.tryCreateRoot("sitio_network", PLUGIN, JSON.stringify({ protocol: "tls", endpoints: { collapse: ["numbers"] } }))).toBeNull();
-    expect(host.logs.at(-1)!.message).toBe(`sitio: plugin ${PLUGIN}: invalid configuration: "endpoints.collapse" does not apply to protocol "tls": its endpoints are server names, not paths`);
+    expect(host.logs.at(-1)!.message).toBe(
+      `sitio: plugin ${PLUGIN}: invalid configuration: "endpoints.collapse" does not apply to protocol "tls": its endpoints are server names, not paths`,
+    );
     expect(host.tryCreateRoot("sitio_network", PLUGIN, JSON.stringify({ protocol: "tls", custom_404: { body: "x" } }))).toBeNull();
     const { host: h2, root } = setup(JSON.stringify({ protocol: "tls", endpoints: { max_distinct: 2 } }));
     for (const n of ["a.test", "b.test", "c.test", "d.test"]) {
@@ -286,7 +294,11 @@ describe("wasm host: TLS failures, counted by reason, bytes untouched", () => {
       c.close();
     }
     const got = tlsSeries(h2);
-    expect(Object.keys(got).filter((k) => k.startsWith("sitio_tls_handshakes_total")).sort()).toEqual([handshakes("a.test", "TLSv1.3"), handshakes("b.test", "TLSv1.3"), handshakes("other", "TLSv1.3")]);
+    expect(
+      Object.keys(got)
+        .filter((k) => k.startsWith("sitio_tls_handshakes_total"))
+        .sort(),
+    ).toEqual([handshakes("a.test", "TLSv1.3"), handshakes("b.test", "TLSv1.3"), handshakes("other", "TLSv1.3")]);
     expect(got[handshakes("other", "TLSv1.3")]).toBe(2);
   });
 });
@@ -323,7 +335,7 @@ function extension(type: number, body: Buffer): Buffer {
 }
 
 /** A TLS 1.3 ClientHello offering `alpn`, for server name `sni`. */
-export function clientHello(sni: string, alpn: string[]): Buffer {
+function clientHello(sni: string, alpn: string[]): Buffer {
   const name = Buffer.from(sni, "latin1");
   const serverName = vec16(Buffer.concat([Buffer.from([0]), vec16(name)]));
   const protocols = vec16(Buffer.concat(alpn.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, "latin1")]))));
@@ -334,7 +346,7 @@ export function clientHello(sni: string, alpn: string[]): Buffer {
 }
 
 /** A ServerHello choosing TLS 1.3. */
-export function serverHello13(): Buffer {
+function serverHello13(): Buffer {
   const exts = extension(43, u16(0x0304));
   const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 9), Buffer.from([0]), u16(0x1301), Buffer.from([0]), vec16(exts)]);
   return record(22, handshakeMessage(2, body));

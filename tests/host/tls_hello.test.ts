@@ -12,7 +12,15 @@
 // - memory per decoder.
 
 import { beforeAll, describe, expect, test } from "vitest";
-import { buildTlsHelloWasm, decode, TLS_HELLO_DEBUG_WASM, TlsHelloModule, type TlsEventSeen, type TlsReport, type TlsSteps } from "../harness/tls_hello_wasm.js";
+import {
+  buildTlsHelloWasm,
+  decode,
+  TLS_HELLO_DEBUG_WASM,
+  TlsHelloModule,
+  type TlsEventSeen,
+  type TlsReport,
+  type TlsSteps,
+} from "../harness/tls_hello_wasm.js";
 import { loadTlsCorpus } from "../harness/tls_corpus.js";
 import {
   alertRecord,
@@ -158,7 +166,10 @@ describe("corpus: real clients' hellos (tests/fixtures/tls)", () => {
     const dbg = new TlsHelloModule(TLS_HELLO_DEBUG_WASM);
     for (const c of corpus) {
       const steps = [client(c.clientBytes), server(c.serverBytes)];
-      expect(decode(dbg, steps, () => [1]), c.name).toEqual(decode(m, steps));
+      expect(
+        decode(dbg, steps, () => [1]),
+        c.name,
+      ).toEqual(decode(m, steps));
     }
   });
 });
@@ -171,7 +182,13 @@ describe("hand-made hellos: what is kept", () => {
   });
 
   test("SNI up to 255 bytes is kept whole; a longer one keeps its first 255 and is flagged", () => {
-    for (const [len, tooLong] of [[1, false], [254, false], [255, false], [256, true], [1000, true]] as const) {
+    for (const [len, tooLong] of [
+      [1, false],
+      [254, false],
+      [255, false],
+      [256, true],
+      [1000, true],
+    ] as const) {
       const name = Array.from({ length: len }, (_, i) => "abcdefghij.-"[i % 12]).join("");
       const o = decode(m, [client(hs(clientHello({ extensions: [sniExtension(name)] })))]);
       expect(o.report.sni).toBe(name.slice(0, 255));
@@ -187,16 +204,22 @@ describe("hand-made hellos: what is kept", () => {
     expect(exact.report).toMatchObject({ alpn: "y".repeat(32), alpnTooLong: false, alpnCount: 1 });
     const many = Array.from({ length: 5000 }, (_, i) => `p${i}`);
     // 28 KB of ALPN: more than one record holds
-    expect(decode(m, [client(records(RECORD.handshake, clientHello({ extensions: [alpnExtension(many)] }), [16384]))]).report).toMatchObject({ alpn: "p0", alpnCount: 5000 });
+    expect(decode(m, [client(records(RECORD.handshake, clientHello({ extensions: [alpnExtension(many)] }), [16384]))]).report).toMatchObject({
+      alpn: "p0",
+      alpnCount: 5000,
+    });
   });
 
   test("server_name: the first host_name is taken, entries of other types are skipped", () => {
-    const o = decodeAnySplit([client(hs(clientHello({ extensions: [sniExtension({ type: 7, name: Buffer.from("not-a-host") }, "first.example", "second.example")] })))]);
+    const o = decodeAnySplit([
+      client(hs(clientHello({ extensions: [sniExtension({ type: 7, name: Buffer.from("not-a-host") }, "first.example", "second.example")] }))),
+    ]);
     expect(o.report.sni).toBe("first.example");
   });
 
   test("supported_versions: GREASE is ignored, known versions win over unknown ones, unknown ones still count", () => {
-    const offered = (versions: number[], legacy = TLS.V1_2) => decode(m, [client(hs(clientHello({ version: legacy, extensions: [supportedVersionsExtension(versions)] })))]).report.offeredVersion;
+    const offered = (versions: number[], legacy = TLS.V1_2) =>
+      decode(m, [client(hs(clientHello({ version: legacy, extensions: [supportedVersionsExtension(versions)] })))]).report.offeredVersion;
     expect(offered([0x7a7a, TLS.V1_3, TLS.V1_2])).toBe(TLS.V1_3);
     expect(offered([0xfafa, TLS.V1_2])).toBe(TLS.V1_2); // 0xfafa is GREASE, not a version above 1.3
     expect(offered([0x7f1c, TLS.V1_2])).toBe(TLS.V1_2); // a TLS 1.3 draft next to 1.2
@@ -210,7 +233,10 @@ describe("hand-made hellos: what is kept", () => {
     const v12 = decodeAnySplit([ch, server(records(RECORD.handshake, serverHello({ version: TLS.V1_2, cipherSuite: 0xc02f }), undefined, TLS.V1_2))]);
     expect(names(v12)).toEqual(["client_hello", "server_hello"]);
     expect(v12.report).toMatchObject({ version: TLS.V1_2, cipherSuite: 0xc02f, serverHelloDone: true, handshakeIncomplete: false });
-    const v13 = decodeAnySplit([ch, server(records(RECORD.handshake, serverHello({ selected: TLS.V1_3, extensions: [extension(51, Buffer.alloc(36, 1))] }), undefined, TLS.V1_2))]);
+    const v13 = decodeAnySplit([
+      ch,
+      server(records(RECORD.handshake, serverHello({ selected: TLS.V1_3, extensions: [extension(51, Buffer.alloc(36, 1))] }), undefined, TLS.V1_2)),
+    ]);
     expect(v13.report).toMatchObject({ version: TLS.V1_3, cipherSuite: 0x1301 });
   });
 
@@ -219,7 +245,11 @@ describe("hand-made hellos: what is kept", () => {
     // ServerHello, Certificate and ServerHelloDone in one record, as TLS 1.2 servers send them;
     // the "certificate" bytes would be a malformed hello if they were read
     const flight = Buffer.concat([sh, handshake(11, Buffer.alloc(3000, 0xff)), handshake(14, Buffer.alloc(0))]);
-    const o = decodeAnySplit([client(hs(typicalClientHello())), server(records(RECORD.handshake, flight, undefined, TLS.V1_2)), server(records(RECORD.appData, Buffer.alloc(100, 0xaa)))]);
+    const o = decodeAnySplit([
+      client(hs(typicalClientHello())),
+      server(records(RECORD.handshake, flight, undefined, TLS.V1_2)),
+      server(records(RECORD.appData, Buffer.alloc(100, 0xaa))),
+    ]);
     expect(names(o)).toEqual(["client_hello", "server_hello"]);
     expect(o.report.stopped).toBe(false);
   });
@@ -240,7 +270,11 @@ describe("hand-made hellos: what is kept", () => {
   test("a second HelloRetryRequest is malformed", () => {
     const hrr = server(records(RECORD.handshake, serverHello({ retry: true, selected: TLS.V1_3 })));
     const o = decodeAnySplit([client(hs(typicalClientHello())), hrr, hrr]);
-    expect(o.events.map((e) => [e.event, e.error])).toEqual([["client_hello", undefined], ["hello_retry_request", undefined], ["malformed", "second_retry"]]);
+    expect(o.events.map((e) => [e.event, e.error])).toEqual([
+      ["client_hello", undefined],
+      ["hello_retry_request", undefined],
+      ["malformed", "second_retry"],
+    ]);
   });
 
   test("alerts: plaintext level and description, either way; a protected alert has none; reading goes on", () => {
@@ -365,15 +399,26 @@ describe("hand-made hellos: malformed and truncated", () => {
     // the message shorter than its fixed fields
     expect(errorOf(body(good.subarray(0, 20)))).toEqual(["malformed:length"]);
     // server_name list length not matching its extension
-    const sni = clientHello({ cipherSuites: [0x1301], extensions: [extension(0, Buffer.concat([Buffer.from([0, 6]), Buffer.from([0, 0, 2]), Buffer.from("ab")]))] }).subarray(4);
+    const sni = clientHello({
+      cipherSuites: [0x1301],
+      extensions: [extension(0, Buffer.concat([Buffer.from([0, 6]), Buffer.from([0, 0, 2]), Buffer.from("ab")]))],
+    }).subarray(4);
     expect(errorOf(body(sni))).toEqual(["malformed:length"]);
     // a host_name longer than its list
-    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(0, vec(2, Buffer.from([0, 0, 9, 0x61])))] }).subarray(4)))).toEqual(["malformed:length"]);
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(0, vec(2, Buffer.from([0, 0, 9, 0x61])))] }).subarray(4)))).toEqual([
+      "malformed:length",
+    ]);
     // ALPN list shorter, then longer, than its extension
-    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 3, 2, 0x68, 0x32, 0]))] }).subarray(4)))).toEqual(["malformed:length"]);
-    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 4, 2, 0x68, 0x32]))] }).subarray(4)))).toEqual(["malformed:length"]);
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 3, 2, 0x68, 0x32, 0]))] }).subarray(4)))).toEqual([
+      "malformed:length",
+    ]);
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(16, Buffer.from([0, 4, 2, 0x68, 0x32]))] }).subarray(4)))).toEqual([
+      "malformed:length",
+    ]);
     // supported_versions list not filling its extension
-    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(43, Buffer.from([2, 3, 4, 3, 3]))] }).subarray(4)))).toEqual(["malformed:length"]);
+    expect(errorOf(body(clientHello({ cipherSuites: [0x1301], extensions: [extension(43, Buffer.from([2, 3, 4, 3, 3]))] }).subarray(4)))).toEqual([
+      "malformed:length",
+    ]);
   });
 
   test("values the format forbids", () => {
@@ -390,13 +435,19 @@ describe("hand-made hellos: malformed and truncated", () => {
     expect(errorOf(body(clientHello({ extensions: [sniExtension("a.example"), sniExtension("b.example")] }).subarray(4)))).toEqual(["malformed:duplicate"]);
     expect(errorOf(body(clientHello({ extensions: [alpnExtension(["h2"]), alpnExtension(["h2"])] }).subarray(4)))).toEqual(["malformed:duplicate"]);
     // the same unknown extension twice is not the decoder's business
-    expect(errorOf(body(clientHello({ extensions: [extension(0x4469, Buffer.alloc(2)), extension(0x4469, Buffer.alloc(2))] }).subarray(4)))).toEqual(["client_hello"]);
+    expect(errorOf(body(clientHello({ extensions: [extension(0x4469, Buffer.alloc(2)), extension(0x4469, Buffer.alloc(2))] }).subarray(4)))).toEqual([
+      "client_hello",
+    ]);
   });
 
   test("record framing: empty handshake, alert and change_cipher_spec records, another record type inside a hello", () => {
     const ch = typicalClientHello();
-    expect(errorOf(decodeAnySplit([client(Buffer.concat([records(RECORD.handshake, ch.subarray(0, 50)), Buffer.from("1603010000", "hex")]))]))).toEqual(["malformed:record_length"]);
-    expect(errorOf(decodeAnySplit([client(Buffer.concat([records(RECORD.handshake, ch.subarray(0, 50)), alertRecord(2, 10)]))]))).toEqual(["malformed:interleaved"]);
+    expect(errorOf(decodeAnySplit([client(Buffer.concat([records(RECORD.handshake, ch.subarray(0, 50)), Buffer.from("1603010000", "hex")]))]))).toEqual([
+      "malformed:record_length",
+    ]);
+    expect(errorOf(decodeAnySplit([client(Buffer.concat([records(RECORD.handshake, ch.subarray(0, 50)), alertRecord(2, 10)]))]))).toEqual([
+      "malformed:interleaved",
+    ]);
     expect(errorOf(decodeAnySplit([client(Buffer.from("1503010000", "hex"))]))).toEqual(["malformed:record_length"]);
     // a ClientHello in 60 one-byte records is fine
     expect(errorOf(decodeAnySplit([client(records(RECORD.handshake, ch, [1]))]))).toEqual(["client_hello"]);
@@ -417,7 +468,12 @@ describe("hand-made hellos: malformed and truncated", () => {
     // message length 0x020345 > 131396
     expect(errorOf(decodeAnySplit([client(Buffer.from("16030100040102034500", "hex").subarray(0, 9))]))).toEqual(["malformed:length"]);
     // every vector at its maximum, spread over records of 16384 bytes
-    const big = clientHello({ sessionId: Buffer.alloc(32), cipherSuites: Array.from({ length: 32767 }, (_, i) => i), compression: Array.from({ length: 255 }, (_, i) => i), extensions: [extension(0xffff, Buffer.alloc(65531))] });
+    const big = clientHello({
+      sessionId: Buffer.alloc(32),
+      cipherSuites: Array.from({ length: 32767 }, (_, i) => i),
+      compression: Array.from({ length: 255 }, (_, i) => i),
+      extensions: [extension(0xffff, Buffer.alloc(65531))],
+    });
     expect(big.length - 4).toBe(2 + 32 + 33 + 2 + 65534 + 1 + 255 + 2 + 65535);
     const o = decode(m, [client(records(RECORD.handshake, big, [16384]))]);
     expect(names(o)).toEqual(["client_hello"]);
@@ -442,7 +498,9 @@ describe("memory", () => {
     }
     expect(steps.length).toBe(5);
     const perDecoder = (steps[4].bytes - steps[3].bytes) / (steps[4].decoders - steps[3].decoders);
-    console.log(`tls_hello: ${perDecoder.toFixed(0)} B of wasm memory per decoder (growth steps at ${steps.map((x) => x.decoders).join(", ")} decoders; the handle table's 4 B included)`);
+    console.log(
+      `tls_hello: ${perDecoder.toFixed(0)} B of wasm memory per decoder (growth steps at ${steps.map((x) => x.decoders).join(", ")} decoders; the handle table's 4 B included)`,
+    );
     expect(perDecoder).toBeLessThan(1024);
     const grown = mod.memoryBytes;
     mod.clear();

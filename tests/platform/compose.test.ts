@@ -27,7 +27,11 @@ describe("docker-compose up", () => {
     const tally = await driveHttpMix(WEB, WEB_MIX);
     expect(Object.fromEntries(tally)).toEqual({ "/ 200": 3, "/api/items 200": 2, "/missing 404": 1 });
     // connection and byte counts are published at sitio's 1 s tick
-    await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 1 && web(s, "sitio_tcp_active_connections") === 0, "the keep-alive connection closed");
+    await pollStats(
+      ADMIN,
+      (s) => web(s, "sitio_tcp_connections_total") === 1 && web(s, "sitio_tcp_active_connections") === 0,
+      "the keep-alive connection closed",
+    );
 
     const before = await scrape(ADMIN);
     const sent = "GET /raw?x=1 HTTP/1.1\r\nHost: compose.test\r\nConnection: close\r\n\r\n";
@@ -36,7 +40,11 @@ describe("docker-compose up", () => {
     expect(ex.received.toString()).toContain("This page was put in by sitio's network filter.");
     // Envoy merges histograms a scrape behind the counters: wait for the timings too.
     const timed = (s: Sample[]) => total(s, "sitio_tcp_request_duration_microsecond_count", { plugin: "sitio_web" });
-    const after = await pollStats(ADMIN, (s) => web(s, "sitio_tcp_connections_total") === 2 && web(s, "sitio_tcp_active_connections") === 0 && timed(s) === sum(WEB_MIX) + 1, "the raw connection closed and every request timed");
+    const after = await pollStats(
+      ADMIN,
+      (s) => web(s, "sitio_tcp_connections_total") === 2 && web(s, "sitio_tcp_active_connections") === 0 && timed(s) === sum(WEB_MIX) + 1,
+      "the raw connection closed and every request timed",
+    );
 
     // /missing and /raw are answered 404: no evidence of an endpoint, so both count under other
     const want = byLabel(WEB_MIX);
@@ -59,7 +67,11 @@ describe("docker-compose up", () => {
     expect(Object.fromEntries(tally)).toEqual({ ACK: 4, NAK: 1 });
     const foo = { plugin: "sitio_foo" };
     // (connection counts are published at sitio's 1 s tick)
-    const after = await pollStats(ADMIN, (s) => total(s, "sitio_tcp_responses_total", foo) === FOO_MESSAGES && (value(s, "sitio_tcp_connections_total", foo) ?? 0) >= 1, `${FOO_MESSAGES} Foo replies counted`);
+    const after = await pollStats(
+      ADMIN,
+      (s) => total(s, "sitio_tcp_responses_total", foo) === FOO_MESSAGES && (value(s, "sitio_tcp_connections_total", foo) ?? 0) >= 1,
+      `${FOO_MESSAGES} Foo replies counted`,
+    );
     expect(value(after, "sitio_tcp_requests_total", { method: "REQ", ...foo })).toBe(FOO_MESSAGES);
     for (const type of ["ACK", "NAK"]) expect(value(after, "sitio_tcp_responses_total", { status: type, ...foo }) ?? 0, type).toBe(tally.get(type) ?? 0);
     expect(value(after, "sitio_tcp_connections_total", foo)).toBe(1);
@@ -84,7 +96,9 @@ describe("docker-compose up", () => {
     const tls = { plugin: "sitio_tls" };
     const after = await pollStats(
       ADMIN,
-      (s) => total(s, "sitio_tls_handshake_duration_microsecond_count", tls) === TLS_NAMES.length && (value(s, "sitio_tcp_connections_total", tls) ?? 0) === TLS_NAMES.length,
+      (s) =>
+        total(s, "sitio_tls_handshake_duration_microsecond_count", tls) === TLS_NAMES.length &&
+        (value(s, "sitio_tcp_connections_total", tls) ?? 0) === TLS_NAMES.length,
       `${TLS_NAMES.length} TLS handshakes counted`,
     );
     for (const sni of TLS_NAMES) {

@@ -18,18 +18,27 @@ const IMAGE = process.env.SITIO_IMAGE!;
 const REBUILT = process.env.SITIO_REBUILT_IMAGE!;
 const TAR = process.env.SITIO_IMAGE_TAR!;
 const REGISTRY = process.env.SITIO_REGISTRY!;
-if (!IMAGE || !TAR || !REGISTRY || !REBUILT) throw new Error("run by scripts/test_image.sh (npm run test:image), which builds the image and starts the registry");
+if (!IMAGE || !TAR || !REGISTRY || !REBUILT)
+  throw new Error("run by scripts/test_image.sh (npm run test:image), which builds the image and starts the registry");
 
 const sha256 = (b: Uint8Array) => "sha256:" + createHash("sha256").update(b).digest("hex");
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
-const inspect = (ref: string) => JSON.parse(docker("image", "inspect", ref))[0] as { Id: string; RootFS: { Layers: string[] }; RepoDigests: string[]; Config: { Labels: Record<string, string> } };
+const inspect = (ref: string) =>
+  JSON.parse(docker("image", "inspect", ref))[0] as {
+    Id: string;
+    RootFS: { Layers: string[] };
+    RepoDigests: string[];
+    Config: { Labels: Record<string, string> };
+  };
 const module = readFileSync(WASM);
 const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
 
 /** The layer must hold plugin.wasm, a regular file owned by root, readable by all, with the fixed time, and nothing else. */
 function expectOnlyPluginWasm(entries: TarEntry[]): void {
   const mtime = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
-  expect(entries.map((e) => ({ name: e.name, type: e.type, uid: e.uid, gid: e.gid, mode: (e.mode & 0o7777).toString(8), mtime: e.mtime }))).toEqual([{ name: "plugin.wasm", type: "0", uid: 0, gid: 0, mode: "644", mtime }]);
+  expect(entries.map((e) => ({ name: e.name, type: e.type, uid: e.uid, gid: e.gid, mode: (e.mode & 0o7777).toString(8), mtime: e.mtime }))).toEqual([
+    { name: "plugin.wasm", type: "0", uid: 0, gid: 0, mode: "644", mtime },
+  ]);
   expect(sha256(entries[0].data)).toBe(sha256(module));
 }
 
@@ -45,7 +54,9 @@ describe(`docker save ${IMAGE}`, () => {
     expect(sha256(configBytes)).toBe(inspect(IMAGE).Id);
     expect(config.rootfs).toEqual({ type: "layers", diff_ids: [sha256(files.get(manifest.Layers[0])!)] });
     expect(config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer)).toHaveLength(1);
-    console.log(`${IMAGE}: image ID ${sha256(configBytes)}; docker save: ${[...files.keys()].join(", ")}; layer ${config.rootfs.diff_ids[0]} (${files.get(manifest.Layers[0])!.length} bytes uncompressed)`);
+    console.log(
+      `${IMAGE}: image ID ${sha256(configBytes)}; docker save: ${[...files.keys()].join(", ")}; layer ${config.rootfs.diff_ids[0]} (${files.get(manifest.Layers[0])!.length} bytes uncompressed)`,
+    );
   });
 
   test("the layer holds plugin.wasm and nothing else: build/sitio.wasm byte for byte", () => {
@@ -81,7 +92,9 @@ describe(`registry round trip (docker-registry on ${REGISTRY})`, () => {
     expect(digest, pushed).toBeDefined();
 
     // The manifest, by tag: a Docker v2 manifest (Docker media types: the spec's second compat form, no annotation required).
-    const res = await fetch(`${api}/manifests/${version}`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+    const res = await fetch(`${api}/manifests/${version}`, {
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+    });
     expect(res.status).toBe(200);
     const body = Buffer.from(await res.arrayBuffer());
     expect(res.headers.get("docker-content-digest")).toBe(digest);
@@ -106,6 +119,8 @@ describe(`registry round trip (docker-registry on ${REGISTRY})`, () => {
     const pulled = inspect(remote);
     expect(pulled.Id).toBe(inspect(IMAGE).Id);
     expect(pulled.RepoDigests).toContain(`${REGISTRY}/sitio@${digest}`);
-    console.log(`pushed ${remote}: manifest ${digest} (${body.length} bytes), config ${m.config.digest}, layer ${layer.digest} (${layer.size} bytes gzip); pulled back: image ID ${pulled.Id}`);
+    console.log(
+      `pushed ${remote}: manifest ${digest} (${body.length} bytes), config ${m.config.digest}, layer ${layer.digest} (${layer.size} bytes gzip); pulled back: image ID ${pulled.Id}`,
+    );
   });
 });

@@ -48,7 +48,10 @@ const promSum = (r: PromResult[]) => r.reduce((a, x) => a + Number(x.value[1]), 
 /** A series' identity without the labels Prometheus adds. */
 function seriesKey(name: string, labels: Record<string, string>): string {
   const own = Object.entries(labels).filter(([k]) => k !== "job" && k !== "instance" && k !== "__name__");
-  return `${name}{${own.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`;
+  return `${name}{${own
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(",")}}`;
 }
 
 beforeAll(async () => {
@@ -59,7 +62,10 @@ beforeAll(async () => {
   for (let round = 1; round <= ROUNDS; round++) {
     await driveEveryListener();
     const want = counts(round);
-    await envoy.waitForStats((s) => want.every(({ expr, n }) => envoyTotal(s, expr) === n) && total(s, "sitio_tcp_active_connections", {}) === 0, `round ${round} counted`);
+    await envoy.waitForStats(
+      (s) => want.every(({ expr, n }) => envoyTotal(s, expr) === n) && total(s, "sitio_tcp_active_connections", {}) === 0,
+      `round ${round} counted`,
+    );
     for (const { expr, n } of want) await prometheus.waitFor(expr, (r) => promSum(r) === n, `Prometheus scraped round ${round}`);
   }
 }, 90_000);
@@ -82,7 +88,9 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
       if (last.prometheus.size === last.envoy.size && [...last.envoy].every(([k, v]) => last.prometheus.get(k) === v)) break;
       await sleep(250);
     }
-    expect(last.envoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(WEB_MIX["/api/items"] * ROUNDS);
+    expect(last.envoy.get(seriesKey("sitio_tcp_requests_total", { method: "GET", endpoint: "/api/items", plugin: "sitio_web" }))).toBe(
+      WEB_MIX["/api/items"] * ROUNDS,
+    );
     expect(Object.fromEntries(last.prometheus)).toEqual(Object.fromEntries(last.envoy));
     const [one] = await prometheus.query(`sitio_tcp_requests_total{endpoint="/api/items"}`);
     expect(Object.keys(one.metric).sort()).toEqual(["__name__", "endpoint", "instance", "job", "method", "plugin"]);
@@ -100,20 +108,26 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
     ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", endpoints: ["-"] }] : []),
     ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", endpoints: Object.keys(byLabel(HTTP_MIX)) }] : []),
   ];
-  test.each(histograms)("latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint", async ({ name, plugin, endpoints }) => {
-    const q = async (p: number) =>
-      Object.fromEntries(
-        (await prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [x.metric.endpoint, Number(x.value[1])]),
-      );
-    const [p50, p99] = [await q(0.5), await q(0.99)];
-    expect(Object.keys(p99).sort()).toEqual([...endpoints].sort());
-    for (const endpoint of endpoints) {
-      expect(Number.isFinite(p50[endpoint]), `p50 of ${endpoint}: ${p50[endpoint]}`).toBe(true);
-      expect(p99[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
-      expect(p50[endpoint]).toBeLessThanOrEqual(p99[endpoint]);
-      expect(p99[endpoint], "the local example service answers well within a second (µs)").toBeLessThan(1_000_000);
-    }
-  });
+  test.each(histograms)(
+    "latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint",
+    async ({ name, plugin, endpoints }) => {
+      const q = async (p: number) =>
+        Object.fromEntries(
+          (await prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [
+            x.metric.endpoint,
+            Number(x.value[1]),
+          ]),
+        );
+      const [p50, p99] = [await q(0.5), await q(0.99)];
+      expect(Object.keys(p99).sort()).toEqual([...endpoints].sort());
+      for (const endpoint of endpoints) {
+        expect(Number.isFinite(p50[endpoint]), `p50 of ${endpoint}: ${p50[endpoint]}`).toBe(true);
+        expect(p99[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
+        expect(p50[endpoint]).toBeLessThanOrEqual(p99[endpoint]);
+        expect(p99[endpoint], "the local example service answers well within a second (µs)").toBeLessThan(1_000_000);
+      }
+    },
+  );
 
   test("every query of envoy/sitio-dashboard.json returns data from the real Prometheus", async () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
@@ -163,8 +177,15 @@ describe("hostile request targets through promtool and a real Prometheus", () =>
   beforeAll(async () => {
     upstream = await startAnsweringUpstream();
     hostile = await startEnvoy({ name: "prometheus-hostile", upstreams: { web_service: upstream.port } });
-    await sendTargets(hostile.port(WEB), HOSTILE_TARGETS.map((t) => [t.method, t.target]));
-    if (HTTP !== undefined) await sendTargets(hostile.port(HTTP), HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]));
+    await sendTargets(
+      hostile.port(WEB),
+      HOSTILE_TARGETS.map((t) => [t.method, t.target]),
+    );
+    if (HTTP !== undefined)
+      await sendTargets(
+        hostile.port(HTTP),
+        HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]),
+      );
     const want = HOSTILE_TARGETS.filter((t) => t.l4StopsAt === undefined).length;
     await hostile.waitForStats((s) => total(s, PLUGINS.sitio_web, { plugin: "sitio_web" }) === want, "the hostile targets counted");
     hostilePrometheus = await startPrometheus({ name: "prometheus-hostile", targets: [hostile.admin.replace("http://", "")] });
