@@ -82,7 +82,7 @@ const TAGS_MASK: usize = 3;
 export function heapInUse(): usize {
   let root = changetype<usize>(ROOT);
   if (root == 0) return 0;
-  let end = <usize>memory.size() << 16;
+  let end = (<usize>memory.size()) << 16;
   let block = ((root + TLSF_ROOT_SIZE + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
   let used: usize = 0;
   while (block + BLOCK_OVERHEAD <= end) {

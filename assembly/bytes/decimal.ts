@@ -10,8 +10,8 @@ export function decimal(n: i64): string {
   let digits = 0;
   for (let t = u; t != 0; t /= 10) digits++;
   let length = digits + (negative ? 1 : 0);
-  let out = changetype<string>(__new(<usize>length << 1, idof<string>()));
-  let p = changetype<usize>(out) + (<usize>length << 1);
+  let out = changetype<string>(__new((<usize>length) << 1, idof<string>()));
+  let p = changetype<usize>(out) + ((<usize>length) << 1);
   for (; u != 0; u /= 10) {
     p -= 2;
     store<u16>(p, <u16>(48 + <u32>(u % 10)));

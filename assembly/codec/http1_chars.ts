@@ -28,8 +28,27 @@ export function isUrlChar(c: i32): bool {
 export function isAuthorityChar(c: i32): bool {
   if (isAlpha(c) || isDigit(c)) return true;
   // - _ . ! ~ * ' ( ) % ; : & = + $ , [ ]
-  return c == 45 || c == 95 || c == 46 || c == 33 || c == 126 || c == 42 || c == 39 || c == 40 || c == 41 ||
-    c == 37 || c == 59 || c == 58 || c == 38 || c == 61 || c == 43 || c == 36 || c == 44 || c == 91 || c == 93;
+  return (
+    c == 45 ||
+    c == 95 ||
+    c == 46 ||
+    c == 33 ||
+    c == 126 ||
+    c == 42 ||
+    c == 39 ||
+    c == 40 ||
+    c == 41 ||
+    c == 37 ||
+    c == 59 ||
+    c == 58 ||
+    c == 38 ||
+    c == 61 ||
+    c == 43 ||
+    c == 36 ||
+    c == 44 ||
+    c == 91 ||
+    c == 93
+  );
 }
 
 /** field-value bytes: HTAB, SP, VCHAR, obs-text. */

@@ -35,16 +35,7 @@ import {
   isUrlChar,
   toLower,
 } from "./http1_chars";
-import {
-  bytesAre,
-  FieldName,
-  H_CONNECTION,
-  H_CONTENT_LENGTH,
-  H_OTHER,
-  H_PROXY_CONNECTION,
-  H_TRANSFER_ENCODING,
-  H_UPGRADE,
-} from "./http1_framing";
+import { bytesAre, FieldName, H_CONNECTION, H_CONTENT_LENGTH, H_OTHER, H_PROXY_CONNECTION, H_TRANSFER_ENCODING, H_UPGRADE } from "./http1_framing";
 import { isConnect, isPreface, MAX_METHOD_BYTES, methodIndex, methodName, methodProtocols, PROTOCOL_HTTP, PROTOCOL_ICE, PROTOCOL_RTSP } from "./http1_methods";
 
 /** What the last `execute` call found. */
@@ -545,7 +536,7 @@ export class Http1RequestParser {
       case S_CHUNK_SIZE: {
         let h = hexValue(c);
         if (h >= 0) {
-          if (this.remaining > (U64_MAX >> 4)) return false; // overflow
+          if (this.remaining > U64_MAX >> 4) return false; // overflow
           this.remaining = (this.remaining << 4) | <u64>h;
           return true;
         }

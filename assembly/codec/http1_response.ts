@@ -21,7 +21,7 @@
 //
 // Pure: no host calls, so it is unit-tested on byte tables in Node.
 
-import { COLON, COMMA, CR, DOT, HTAB, LF, SEMICOLON, SP } from "../bytes/ascii";
+import { COLON, CR, DOT, HTAB, LF, SEMICOLON, SP } from "../bytes/ascii";
 import { hexValue, isHeaderValueChar, isTokenChar, toLower } from "./http1_chars";
 import { bytesAre, FieldName, H_CONNECTION, H_CONTENT_LENGTH, H_OTHER, H_TRANSFER_ENCODING } from "./http1_framing";
 

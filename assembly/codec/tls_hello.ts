@@ -195,7 +195,7 @@ function hrrRandomByte(i: i32): i32 {
 
 /** GREASE values (RFC 8701): 0x0a0a, 0x1a1a, ... 0xfafa. */
 function isGrease(v: i32): bool {
-  return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+  return (v & 0x0f0f) == 0x0a0a && v >> 8 == (v & 0xff);
 }
 
 /** One direction's reading state. */

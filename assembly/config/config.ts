@@ -52,7 +52,10 @@ export class Config {
 
 /** The outcome of parsing: a Config, or one line saying what is wrong. */
 export class ConfigResult {
-  constructor(public config: Config | null, public error: string) {}
+  constructor(
+    public config: Config | null,
+    public error: string,
+  ) {}
 }
 
 /** Parses the plugin configuration text of a `filter` ("" or only whitespace means all defaults). Never traps. */
@@ -72,11 +75,16 @@ export function parseConfig(text: string, filter: FilterKind): ConfigResult {
 /** How a value is shown after "got": strings quoted, numbers as written, containers by kind. */
 function shown(v: JsonValue): string {
   switch (v.kind) {
-    case JsonKind.Null: return "null";
-    case JsonKind.Bool: return v.bool ? "true" : "false";
-    case JsonKind.Number: return v.str.length > 32 ? v.str.substring(0, 32) + "..." : v.str;
-    case JsonKind.String: return quote(v.str);
-    case JsonKind.Array: return "an array";
+    case JsonKind.Null:
+      return "null";
+    case JsonKind.Bool:
+      return v.bool ? "true" : "false";
+    case JsonKind.Number:
+      return v.str.length > 32 ? v.str.substring(0, 32) + "..." : v.str;
+    case JsonKind.String:
+      return quote(v.str);
+    case JsonKind.Array:
+      return "an array";
   }
   return "an object";
 }
@@ -123,20 +131,20 @@ class ConfigReader {
   /** Keys valid JSON-wise but meaningless for this filter or protocol are refused, naming the key. */
   checkFilter(c: Config, root: JsonValue): void {
     if (this.filter == FilterKind.Http && root.get("protocol") !== null) {
-      this.error = "\"protocol\" applies only to the network filter (envoy.filters.network.wasm); the HTTP filter always sees HTTP";
+      this.error = '"protocol" applies only to the network filter (envoy.filters.network.wasm); the HTTP filter always sees HTTP';
       return;
     }
     if (this.filter != FilterKind.Network) return;
     let p = protocolNamed(c.protocol);
     if (p === null) return;
     if (root.get("custom_404") !== null && !p.customPages) {
-      this.error = "\"custom_404\" does not apply to protocol " + quote(c.protocol) + ": it has no 404 responses to replace";
+      this.error = '"custom_404" does not apply to protocol ' + quote(c.protocol) + ": it has no 404 responses to replace";
       return;
     }
     let endpoints = root.get("endpoints");
     if (endpoints === null) return;
     if (p.endpoints == EndpointKind.None) {
-      this.error = "\"endpoints\" does not apply to protocol " + quote(c.protocol) + ": its requests have no endpoint";
+      this.error = '"endpoints" does not apply to protocol ' + quote(c.protocol) + ": its requests have no endpoint";
     } else if (p.endpoints == EndpointKind.ServerName && (endpoints.get("collapse") !== null || endpoints.get("placeholder") !== null)) {
       let key = endpoints.get("collapse") !== null ? "endpoints.collapse" : "endpoints.placeholder";
       this.error = quote(key) + " does not apply to protocol " + quote(c.protocol) + ": its endpoints are server names, not paths";
@@ -197,7 +205,7 @@ class ConfigReader {
       }
     }
     if (c.custom404 && c.custom404Body.length == 0) {
-      this.error = "\"custom_404.body\" must be a non-empty string when custom_404 is enabled";
+      this.error = '"custom_404.body" must be a non-empty string when custom_404 is enabled';
       return false;
     }
     return true;
@@ -219,7 +227,7 @@ class ConfigReader {
         if (m.kind != JsonKind.String || m.str.length > MAX_PLACEHOLDER_BYTES || !isPlaceholder(m.str)) {
           return this.wrong(
             "endpoints.placeholder",
-            "\"{\", 1 to " + decimal(MAX_PLACEHOLDER_BYTES - 2) + " characters of printable ASCII other than space . ; % \" \\ { }, then \"}\"",
+            '"{", 1 to ' + decimal(MAX_PLACEHOLDER_BYTES - 2) + ' characters of printable ASCII other than space . ; % " \\ { }, then "}"',
             m,
           );
         }
@@ -233,12 +241,12 @@ class ConfigReader {
   }
 
   collapse(c: Config, v: JsonValue): bool {
-    if (v.kind != JsonKind.Array) return this.wrong("endpoints.collapse", "an array of \"numbers\", \"uuids\"", v);
+    if (v.kind != JsonKind.Array) return this.wrong("endpoints.collapse", 'an array of "numbers", "uuids"', v);
     for (let i = 0; i < v.items.length; i++) {
       let item = unchecked(v.items[i]);
       if (item.kind == JsonKind.String && item.str == "numbers") c.collapseNumbers = true;
       else if (item.kind == JsonKind.String && item.str == "uuids") c.collapseUuids = true;
-      else return this.wrong("endpoints.collapse[" + decimal(i) + "]", "\"numbers\" or \"uuids\"", item);
+      else return this.wrong("endpoints.collapse[" + decimal(i) + "]", '"numbers" or "uuids"', item);
     }
     return true;
   }

@@ -40,7 +40,10 @@ export class JsonValue {
   /** An object's keys by hash: open addressing, member index + 1 per slot (0: empty). */
   private slots: StaticArray<i32> | null = null;
 
-  constructor(public kind: JsonKind, public offset: i32) {}
+  constructor(
+    public kind: JsonKind,
+    public offset: i32,
+  ) {}
 
   /** An object's member, or null when absent (or not an object). */
   get(key: string): JsonValue | null {
@@ -69,6 +72,7 @@ export class JsonValue {
       if (k == 0) return -1;
       if (unchecked(this.keys[k - 1]) == key) return k - 1;
     }
+    // biome-ignore lint/correctness/noUnreachable: asc wants a return after for (;;) (TS2355)
     return -1;
   }
 
@@ -100,7 +104,11 @@ function keyHash(key: string): i32 {
 
 /** The outcome: a value, or an error message and the byte offset it refers to. */
 export class JsonResult {
-  constructor(public value: JsonValue | null, public error: string, public offset: i32) {}
+  constructor(
+    public value: JsonValue | null,
+    public error: string,
+    public offset: i32,
+  ) {}
 }
 
 /** Parses one JSON document (UTF-8 of `text`). */
@@ -249,6 +257,7 @@ class JsonParser {
       this.pos++;
       this.skipSpace();
     }
+    // biome-ignore lint/correctness/noUnreachable: asc wants a return after for (;;) (TS2355)
     return null; // not reached
   }
 
@@ -277,6 +286,7 @@ class JsonParser {
       this.pos++;
       this.skipSpace();
     }
+    // biome-ignore lint/correctness/noUnreachable: asc wants a return after for (;;) (TS2355)
     return null; // not reached
   }
 
@@ -412,6 +422,7 @@ class JsonParser {
       }
       this.pos += n;
     }
+    // biome-ignore lint/correctness/noUnreachable: asc wants a return after for (;;) (TS2355)
     return null; // not reached
   }
 
@@ -427,11 +438,17 @@ class JsonParser {
     let min: i32;
     let cp: i32;
     if (c >= 0xc2 && c <= 0xdf) {
-      n = 2; min = 0x80; cp = c & 0x1f;
+      n = 2;
+      min = 0x80;
+      cp = c & 0x1f;
     } else if (c >= 0xe0 && c <= 0xef) {
-      n = 3; min = 0x800; cp = c & 0x0f;
+      n = 3;
+      min = 0x800;
+      cp = c & 0x0f;
     } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 4; min = 0x10000; cp = c & 0x07;
+      n = 4;
+      min = 0x10000;
+      cp = c & 0x07;
     } else {
       return 0;
     }
@@ -450,15 +467,24 @@ class JsonParser {
     let c = this.at(this.pos);
     this.pos++;
     switch (c) {
-      case 34: return 34;
-      case 92: return 92;
-      case 47: return 47;
-      case 98: return 8; // \b
-      case 102: return 12; // \f
-      case 110: return 10; // \n
-      case 114: return 13; // \r
-      case 116: return 9; // \t
-      case 117: { // \uXXXX, surrogate pairs as two escapes
+      case 34:
+        return 34;
+      case 92:
+        return 92;
+      case 47:
+        return 47;
+      case 98:
+        return 8; // \b
+      case 102:
+        return 12; // \f
+      case 110:
+        return 10; // \n
+      case 114:
+        return 13; // \r
+      case 116:
+        return 9; // \t
+      case 117: {
+        // \uXXXX, surrogate pairs as two escapes
         let hi = this.hex4();
         if (hi < 0) return -1;
         if (hi >= 0xdc00 && hi <= 0xdfff) {
@@ -508,12 +534,12 @@ class JsonParser {
  * characters of it shown.
  */
 export function quote(s: string): string {
-  let out = "\"";
+  let out = '"';
   let n = s.length;
   let shown = n > 64 ? 64 : n;
   for (let i = 0; i < shown; i++) {
     let c = s.charCodeAt(i);
-    if (c == 34) out += "\\\"";
+    if (c == 34) out += '\\"';
     else if (c == 92) out += "\\\\";
     else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
     else {
@@ -521,5 +547,5 @@ export function quote(s: string): string {
     }
   }
   if (shown < n) out += "...";
-  return out + "\"";
+  return out + '"';
 }

@@ -12,7 +12,7 @@ import { quote } from "./json";
 export function readPluginConfig(plugin: string, filter: FilterKind, configurationSize: u32): Config | null {
   let problem = pluginNameProblem(plugin);
   if (problem.length > 0) {
-    log(LogLevel.Critical, "sitio: plugin name " + quote(plugin) + " " + problem + " (it becomes the plugin=\"...\" label of every series)");
+    log(LogLevel.Critical, "sitio: plugin name " + quote(plugin) + " " + problem + ' (it becomes the plugin="..." label of every series)');
     return null;
   }
   let parsed = parseConfig(pluginConfiguration(configurationSize), filter);

@@ -1,29 +1,25 @@
 // HttpRoot: one per HTTP-filter plugin (HCM filter) per VM. Reads the plugin
-// configuration once and owns what its requests share: the metric series and
-// the custom 404 page, encoded once.
+// configuration once and owns what its requests share (HttpStreams: the
+// metric series, the custom 404 page encoded once, idle request objects).
 
 import { HeaderPair, encodeHeaderPairs, property, setTickPeriod } from "../abi/host";
 import { Config, FilterKind } from "../config/config";
 import { readPluginConfig } from "../config/plugin_config";
 import { GrpcMetrics, HttpMetrics } from "../metrics/http_metrics";
-import { HttpStream } from "./stream";
+import { HttpStream, HttpStreams } from "./stream";
 
 /** The `root_id` this root serves (envoy.yaml). */
 export const HTTP_ROOT_ID = "sitio_http";
 /** The tick period: idle request objects are let go, and the VM collects its garbage. */
 const TICK_MS: u32 = 1000;
-/** Idle request objects kept for reuse; more than this are let go. */
-const POOL_SIZE = 64;
 
 export class HttpRoot {
   config: Config = new Config();
   metrics: HttpMetrics | null = null;
   /** gRPC calls (content-type application/grpc…) are counted here, not in `metrics`. */
   grpcMetrics: GrpcMetrics | null = null;
-  /** The custom 404 page and its headers, encoded once per configuration. */
-  custom404Body: ArrayBuffer = new ArrayBuffer(0);
-  custom404Headers: ArrayBuffer = new ArrayBuffer(0);
-  private pool: HttpStream[] = [];
+  /** What the requests of the current configuration share; null until one is accepted. */
+  streams: HttpStreams | null = null;
 
   constructor(public contextId: u32) {}
 
@@ -33,36 +29,32 @@ export class HttpRoot {
     let config = readPluginConfig(plugin, FilterKind.Http, configurationSize);
     if (config === null) return false;
     this.config = config;
-    this.custom404Body = String.UTF8.encode(config.custom404Body);
-    this.custom404Headers = encodeHeaderPairs([new HeaderPair("content-type", config.custom404ContentType)]);
     let metrics = this.metrics;
-    if (metrics === null) this.metrics = new HttpMetrics(HTTP_ROOT_ID, plugin, config);
-    else metrics.reconfigure(config);
+    if (metrics === null) {
+      metrics = new HttpMetrics(HTTP_ROOT_ID, plugin, config);
+      this.metrics = metrics;
+    } else metrics.reconfigure(config);
     let grpc = this.grpcMetrics;
-    if (grpc === null) this.grpcMetrics = new GrpcMetrics(HTTP_ROOT_ID, plugin, config);
-    else grpc.reconfigure(config);
+    if (grpc === null) {
+      grpc = new GrpcMetrics(HTTP_ROOT_ID, plugin, config);
+      this.grpcMetrics = grpc;
+    } else grpc.reconfigure(config);
+    // the custom 404 page and its headers, encoded once per configuration
+    let body = String.UTF8.encode(config.custom404Body);
+    let headers = encodeHeaderPairs([new HeaderPair("content-type", config.custom404ContentType)]);
+    this.streams = new HttpStreams(metrics, grpc, config.custom404, body, headers);
     setTickPeriod(TICK_MS);
     return true;
   }
 
-  /** proxy_on_context_create for an HTTP request of this plugin. */
+  /** proxy_on_context_create for an HTTP request of this plugin (configured: `streams` is set). */
   newStream(contextId: u32): HttpStream {
-    let pool = this.pool;
-    if (pool.length > 0) {
-      let s = pool.pop();
-      s.reuse(contextId);
-      return s;
-    }
-    return new HttpStream(contextId, this);
+    return this.streams!.open(contextId);
   }
 
-  /** A request is over: its object may serve a later one. */
-  release(stream: HttpStream): void {
-    if (this.pool.length < POOL_SIZE) this.pool.push(stream);
-  }
-
-  /** proxy_on_tick: idle request objects are let go, half per tick (a burst's memory comes back within seconds). */
+  /** proxy_on_tick: idle request objects are let go, half per tick. */
   onTick(): void {
-    this.pool.length = this.pool.length >> 1;
+    let streams = this.streams;
+    if (streams !== null) streams.shrink();
   }
 }

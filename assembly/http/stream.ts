@@ -27,10 +27,19 @@ import {
 } from "../abi/host";
 import { decimal } from "../bytes/decimal";
 import { MAX_TARGET_BYTES } from "../codec/http1_request";
-import { GRPC_NO_STATUS, NO_STATUS, admitsEndpoint, admitsGrpcEndpoint, grpcOutcome, grpcStatusCode, methodLabelOf, statusCodeOf, statusKey } from "../labels/label_values";
+import {
+  GRPC_NO_STATUS,
+  NO_STATUS,
+  admitsEndpoint,
+  admitsGrpcEndpoint,
+  grpcOutcome,
+  grpcStatusCode,
+  methodLabelOf,
+  statusCodeOf,
+  statusKey,
+} from "../labels/label_values";
 import { OTHER } from "../labels/label_values";
-import { ENDPOINT_CANDIDATE } from "../metrics/http_metrics";
-import { HttpRoot } from "./root";
+import { ENDPOINT_CANDIDATE, GrpcMetrics, HttpMetrics } from "../metrics/http_metrics";
 
 /** `response_code_details` of the custom 404 (shown by Envoy's access log as %RESPONSE_CODE_DETAILS%). */
 const CUSTOM_404_DETAILS = String.UTF8.encode("sitio_custom_404");
@@ -54,7 +63,7 @@ const headers = new Bytes();
 const pairs = new HeaderPairs();
 
 export class HttpStream {
-  private root: HttpRoot;
+  private streams: HttpStreams;
   private startNs: u64 = 0;
   /** The method's label (a constant string). */
   private method: string = OTHER;
@@ -71,11 +80,14 @@ export class HttpStream {
   /** The grpc-status the response carried (GRPC_NO_STATUS until one is seen). */
   private grpcStatus: i32 = GRPC_NO_STATUS;
 
-  constructor(public contextId: u32, root: HttpRoot) {
-    this.root = root;
+  constructor(
+    public contextId: u32,
+    streams: HttpStreams,
+  ) {
+    this.streams = streams;
   }
 
-  /** Serves a new request with this object (pooled by the root). */
+  /** Serves a new request with this object (pooled by HttpStreams). */
   reuse(contextId: u32): void {
     this.contextId = contextId;
     this.startNs = 0;
@@ -132,12 +144,12 @@ export class HttpStream {
       return FilterHeadersStatus.Continue;
     }
     this.status = readStatus();
-    let root = this.root;
-    if (this.status == 404 && root.config.custom404 && !this.replaced) {
+    let shared = this.streams;
+    if (this.status == 404 && shared.custom404 && !this.replaced) {
       this.replaced = true;
-      let r = sendLocalResponse(404, CUSTOM_404_DETAILS, root.custom404Body, root.custom404Headers);
+      let r = sendLocalResponse(404, CUSTOM_404_DETAILS, shared.custom404Body, shared.custom404Headers);
       if (r == WasmResult.Ok) {
-        incrementMetric(root.metrics!.custom404, 1);
+        incrementMetric(shared.metrics.custom404, 1);
         return FilterHeadersStatus.StopIteration;
       }
       if (logLevel() <= LogLevel.Warn) log(LogLevel.Warn, "sitio: custom 404 not sent: " + decimal(r));
@@ -176,7 +188,7 @@ export class HttpStream {
     // The status seen in onResponseHeaders is final (a custom 404 keeps 404); only a stream
     // that never reached that hook needs the access-log phase's headers.
     let status = this.status != NO_STATUS ? this.status : readStatus();
-    let metrics = this.root.metrics!;
+    let metrics = this.streams.metrics;
     let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new endpoint gets in with a response from the upstream (not Envoy's own local reply) that is not a 4xx
     if (endpoint == ENDPOINT_CANDIDATE && admitsEndpoint(status) && property("response.code_details") == VIA_UPSTREAM) {
@@ -194,7 +206,7 @@ export class HttpStream {
     let status = this.grpcStatus;
     let details = property("response.code_details");
     let code = grpcOutcome(status, details == MAX_DURATION_TIMEOUT, status == GRPC_NO_STATUS && clientReset());
-    let metrics = this.root.grpcMetrics!;
+    let metrics = this.streams.grpcMetrics;
     let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new method gets in with a grpc-status from the upstream other than UNIMPLEMENTED
     if (endpoint == ENDPOINT_CANDIDATE && admitsGrpcEndpoint(status) && details == VIA_UPSTREAM) {
@@ -205,7 +217,49 @@ export class HttpStream {
 
   /** proxy_on_delete: the request is over; the object may serve a later one. */
   onDelete(): void {
-    this.root.release(this);
+    this.streams.release(this);
+  }
+}
+
+/** Idle request objects kept for reuse; more than this are let go. */
+const POOL_SIZE = 64;
+
+/**
+ * What the requests of one plugin configuration share — the metrics, the
+ * custom 404 page encoded once — and a few idle request objects to reuse, so
+ * a new request allocates nothing. Its root makes one per accepted configuration.
+ */
+export class HttpStreams {
+  private idle: HttpStream[] = [];
+
+  constructor(
+    public metrics: HttpMetrics,
+    /** gRPC calls (content-type application/grpc…) are counted here, not in `metrics`. */
+    public grpcMetrics: GrpcMetrics,
+    public custom404: bool,
+    public custom404Body: ArrayBuffer,
+    public custom404Headers: ArrayBuffer,
+  ) {}
+
+  /** A request object for a new request: an idle one, or a new one. */
+  open(contextId: u32): HttpStream {
+    let idle = this.idle;
+    if (idle.length > 0) {
+      let s = idle.pop();
+      s.reuse(contextId);
+      return s;
+    }
+    return new HttpStream(contextId, this);
+  }
+
+  /** A request is over: its object may serve a later one. */
+  release(stream: HttpStream): void {
+    if (this.idle.length < POOL_SIZE) this.idle.push(stream);
+  }
+
+  /** Half of the idle objects go (each tick): a burst's memory comes back within seconds. */
+  shrink(): void {
+    this.idle.length = this.idle.length >> 1;
   }
 }
 

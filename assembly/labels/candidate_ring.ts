@@ -31,7 +31,7 @@ export class CandidateRing {
   get(ticket: u64, out: Uint8Array): i32 {
     if (ticket == NO_TICKET || ticket >= this.written) return -1;
     if (this.written - ticket > <u64>CANDIDATE_RING_BYTES) return -1;
-    let len = <i32>this.getByte(ticket) | (<i32>this.getByte(ticket + 1) << 8);
+    let len = <i32>this.getByte(ticket) | ((<i32>this.getByte(ticket + 1)) << 8);
     if (this.written - ticket < 2 + <u64>len || len > out.length) return -1;
     for (let i = 0; i < len; i++) unchecked((out[i] = this.getByte(ticket + 2 + <u64>i)));
     return len;

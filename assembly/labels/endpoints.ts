@@ -21,7 +21,11 @@ export const ENDPOINT_BUFFER_BYTES = MAX_ENDPOINT_BYTES + 64;
 
 /** The id-segment rules of one plugin (`endpoints.collapse`, `endpoints.placeholder`). */
 export class CollapseRules {
-  constructor(public numbers: bool, public uuids: bool, public placeholder: Uint8Array) {}
+  constructor(
+    public numbers: bool,
+    public uuids: bool,
+    public placeholder: Uint8Array,
+  ) {}
 }
 
 function isHexByte(c: i32): bool {

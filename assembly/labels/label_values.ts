@@ -306,7 +306,9 @@ export function tlsVersionLabel(version: i32): string {
 }
 
 /** Alert descriptions (RFC 8446 §6, RFC 5246 §7.2, RFC 7301 and the TLS registry): codes, and their names in the same order. */
-const ALERT_CODES: StaticArray<u8> = [0, 10, 20, 21, 22, 30, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 60, 70, 71, 80, 86, 90, 100, 109, 110, 111, 112, 113, 114, 115, 116, 120, 121];
+const ALERT_CODES: StaticArray<u8> = [
+  0, 10, 20, 21, 22, 30, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 60, 70, 71, 80, 86, 90, 100, 109, 110, 111, 112, 113, 114, 115, 116, 120, 121,
+];
 const ALERT_NAMES = new WordList(
   "close_notify,unexpected_message,bad_record_mac,decryption_failed,record_overflow,decompression_failure," +
     "handshake_failure,no_certificate,bad_certificate,unsupported_certificate,certificate_revoked," +

@@ -16,7 +16,10 @@ class MethodSeries {
   /** label_values.statusKey of each request counter. */
   statuses: i32[] = [];
   requests: u32[] = [];
-  constructor(public method: string, public duration: u32) {}
+  constructor(
+    public method: string,
+    public duration: u32,
+  ) {}
 }
 
 class SeriesByMethod {
@@ -217,4 +220,3 @@ export class GrpcMetrics {
     return id;
   }
 }
-

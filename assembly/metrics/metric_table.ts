@@ -15,7 +15,11 @@ import { MetricType, defineMetric } from "../abi/host";
 
 /** One metric family: a Prometheus name, an Envoy metric type, its label keys (`plugin` is always last). */
 export class MetricFamily {
-  constructor(public name: string, public type: MetricType, public labelKeys: string[]) {}
+  constructor(
+    public name: string,
+    public type: MetricType,
+    public labelKeys: string[],
+  ) {}
 
   /** Defines (or finds) the series with these label values, one per key; returns the host's id. */
   series(values: string[]): u32 {

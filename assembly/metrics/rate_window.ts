@@ -24,7 +24,10 @@ export class RateWindow {
   private shownLastSecond: i64 = 0;
   private shownLastTenSeconds: i64 = 0;
 
-  constructor(private lastSecond: u32, private lastTenSeconds: u32) {}
+  constructor(
+    private lastSecond: u32,
+    private lastTenSeconds: u32,
+  ) {}
 
   /** Counts one event now. */
   add(): void {

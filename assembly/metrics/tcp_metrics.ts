@@ -50,7 +50,12 @@ export class EndpointSeries {
   /** In the list of series with bytes to publish at the tick. */
   dirty: bool = false;
 
-  constructor(public method: string, public endpoint: string, public requests: u32, public duration: u32) {}
+  constructor(
+    public method: string,
+    public endpoint: string,
+    public requests: u32,
+    public duration: u32,
+  ) {}
 }
 
 /** The series of one endpoint, by method (a handful at most: methods are bounded labels). */
@@ -60,7 +65,10 @@ class SeriesByMethod {
 
 /** A (status label, counter id) pair of `sitio_tcp_responses_total`. */
 class StatusSeries {
-  constructor(public status: string, public id: u32) {}
+  constructor(
+    public status: string,
+    public id: u32,
+  ) {}
 }
 
 /** Where an endpoint label is written (the VM runs one callback at a time). */

@@ -22,7 +22,7 @@ export class VmMemory {
 
   /** Publishes this VM's memory and heap (call right after a collection, for a true heap figure). */
   report(): void {
-    this.show(<i64>memory.size() << 16, <i64>heapInUse());
+    this.show((<i64>memory.size()) << 16, <i64>heapInUse());
   }
 
   /** Takes this VM's share out (the plugin is going away). */

@@ -15,7 +15,8 @@ import { Decoder, DecoderEvent } from "../codec/decoder";
 import { Custom404Rewriter } from "../codec/http1_custom_404";
 import { EndpointSeries, TcpMetrics } from "../metrics/tcp_metrics";
 import { ExchangeTracker, Matched, Pushed } from "./exchange_tracker";
-import { NetworkRoot } from "./root";
+import { CustomPage } from "../codec/http1_custom_404";
+import { Protocol } from "../codec/registry";
 
 /** One reusable view for every read of every connection (the VM runs one callback at a time). */
 const data = new Bytes();
@@ -27,7 +28,7 @@ const rewritten = new ByteBuilder(4096);
 const READ_WINDOW: u32 = <u32>SCRATCH_MAX_BYTES;
 
 export class NetworkStream {
-  private root: NetworkRoot;
+  private streams: NetworkStreams;
   private metrics: TcpMetrics;
   private decoder: Decoder;
   private tracker: ExchangeTracker = new ExchangeTracker();
@@ -47,15 +48,18 @@ export class NetworkStream {
   private earlyRx: i64 = 0;
   private earlyTx: i64 = 0;
 
-  constructor(public contextId: u32, root: NetworkRoot) {
-    this.root = root;
-    this.metrics = root.metrics!;
-    this.decoder = root.protocol.newDecoder();
-    let page = root.page;
+  constructor(
+    public contextId: u32,
+    streams: NetworkStreams,
+  ) {
+    this.streams = streams;
+    this.metrics = streams.metrics;
+    this.decoder = streams.protocol.newDecoder();
+    let page = streams.page;
     if (page !== null) this.rewriter = new Custom404Rewriter(page);
   }
 
-  /** Serves a new connection with this object (pooled by the root). */
+  /** Serves a new connection with this object (pooled by NetworkStreams). */
   reuse(contextId: u32): void {
     this.contextId = contextId;
     this.decoder.reset();
@@ -363,6 +367,46 @@ export class NetworkStream {
     this.upstreamEnded();
     this.settlePending();
     this.metrics.connectionClosed();
-    this.root.release(this);
+    this.streams.release(this);
+  }
+}
+
+/** Idle connection objects kept for reuse; more than this are let go, so a burst does not keep its memory. */
+const POOL_SIZE = 64;
+
+/**
+ * What the connections of one plugin configuration share — the metrics, the
+ * protocol, the custom 404 page — and a few idle connection objects to reuse,
+ * so a new connection allocates nothing. Its root makes one per accepted
+ * configuration.
+ */
+export class NetworkStreams {
+  private idle: NetworkStream[] = [];
+
+  constructor(
+    public metrics: TcpMetrics,
+    public protocol: Protocol,
+    public page: CustomPage | null,
+  ) {}
+
+  /** A connection object for a new connection: an idle one, or a new one. */
+  open(contextId: u32): NetworkStream {
+    let idle = this.idle;
+    if (idle.length > 0) {
+      let s = idle.pop();
+      s.reuse(contextId);
+      return s;
+    }
+    return new NetworkStream(contextId, this);
+  }
+
+  /** A connection is over: its object may serve a later one. */
+  release(stream: NetworkStream): void {
+    if (this.idle.length < POOL_SIZE) this.idle.push(stream);
+  }
+
+  /** Half of the idle objects go (each tick): churn keeps its pool, a burst's memory comes back within seconds. */
+  shrink(): void {
+    this.idle.length = this.idle.length >> 1;
   }
 }
