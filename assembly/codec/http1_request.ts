@@ -265,6 +265,27 @@ export class Http1RequestParser {
         }
         continue;
       }
+      if (s == S_VALUE || s == S_URL_PATH || s == S_URL_QUERY) {
+        // Most of a request's bytes are runs that change nothing but the count: a field
+        // value's, a path's, a query's. They are taken in one go (the target's kept).
+        let j = i;
+        if (s == S_VALUE) {
+          while (j < len && isHeaderValueChar(<i32>load<u8>(ptr + <usize>j))) j++;
+        } else if (s == S_URL_PATH) {
+          while (j < len && isUrlChar(<i32>load<u8>(ptr + <usize>j))) j++;
+        } else {
+          while (j < len && (isUrlChar(<i32>load<u8>(ptr + <usize>j)) || load<u8>(ptr + <usize>j) == QUESTION)) j++;
+        }
+        let n = j - i;
+        if (n > 0) {
+          let room = MAX_HEAD_BYTES - this.headBytes;
+          if (n > room) return this.fail(i + room + 1, len); // the byte past the limit, as one at a time
+          this.headBytes += n;
+          if (s != S_VALUE) this.keepTargetBytes(ptr + <usize>i, n);
+          i = j;
+          continue;
+        }
+      }
       let c = <i32>load<u8>(ptr + <usize>i);
       i++;
       if (s >= S_METHOD && s <= S_HEADERS_LF) {
@@ -671,6 +692,25 @@ export class Http1RequestParser {
     this.major = 0;
     this.minor = 9;
     this.state = S_FIELD_START;
+  }
+
+  /** keepTargetByte for `n` bytes at `p`. */
+  private keepTargetBytes(p: usize, n: i32): void {
+    let have = this.targetLength;
+    let keep = min(n, MAX_TARGET_BYTES - have);
+    if (keep < n) this.targetTruncated = true;
+    if (keep <= 0) return;
+    let buf = this.target;
+    if (have + keep > buf.length) {
+      let size = buf.length == 0 ? 128 : buf.length;
+      while (size < have + keep) size <<= 1;
+      let bigger = new Uint8Array(min(size, MAX_TARGET_BYTES));
+      memory.copy(bigger.dataStart, buf.dataStart, <usize>have);
+      buf = bigger;
+      this.target = bigger;
+    }
+    memory.copy(buf.dataStart + <usize>have, p, <usize>keep);
+    this.targetLength = have + keep;
   }
 
   private keepTargetByte(c: i32): void {

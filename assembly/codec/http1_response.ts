@@ -172,6 +172,19 @@ export class Http1ResponseParser {
         }
         continue;
       }
+      if (s == S_REASON || (s == S_HEADER_VALUE && this.header == H_OTHER)) {
+        // runs that change nothing but the count (the reason phrase, a value no framing
+        // depends on) are taken in one go
+        let j = i;
+        while (j < len && isHeaderValueChar(<i32>load<u8>(ptr + <usize>j))) j++;
+        let n = j - i;
+        if (n > 0) {
+          this.headBytes += n;
+          if (this.headBytes > MAX_RESPONSE_HEAD_BYTES) return this.fail(len);
+          i = j;
+          continue;
+        }
+      }
       let c = <i32>load<u8>(ptr + <usize>i);
       i++;
       if (s <= S_HEADERS_LF && s != S_START) {
