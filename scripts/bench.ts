@@ -14,10 +14,20 @@
 //
 // Options: --quick, --rounds N, --seconds S, --connections C, --idle 10,1000,5000,
 // --new M, --only l4,l7,conn, --out file.json
+//
+// --profile: instead of the timings above, instructions per request under
+// callgrind, split by where they run (Envoy, JIT-compiled wasm and V8, libc),
+// for Envoy without sitio, two floor modules (empty callbacks; callbacks that
+// only read what sitio reads) and build/sitio.wasm, side by side
+// (scripts/bench/profile.ts; docs/performance.md, "Profile: instructions per
+// request"). Needs valgrind. With --only l4,l7, --requests N (2000),
+// --warmup N (1000), --idle-seconds S (5), --wasm NAME=FILE (repeatable: more
+// modules in the same run, e.g. a build of an older commit), --out file.json
+// (default bench/results/<commit>-profile.json).
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary, sleep, startEnvoy, type Envoy } from "../tests/harness/envoy.js";
 import { hasWasmFilter, withClusterConnections, withoutWasmFilter, type FilterKind } from "./bench/config_variants.js";
@@ -26,6 +36,8 @@ import { cpuMicros, schedMicros } from "./bench/cpu.js";
 import { allOpen, closeAll, openIdle, shortConnections } from "./bench/connections.js";
 import { median, pairedMedian, percentile } from "./bench/stats.js";
 import { checkWrk, runWrk, type WrkResult } from "./bench/wrk.js";
+import { commit, envoyVersion, fmt, signed, table } from "./bench/report.js";
+import { runProfile } from "./bench/profile.js";
 
 // ---------------------------------------------------------------- options
 
@@ -38,6 +50,12 @@ interface Options {
   only: Set<string>;
   out: string | null;
   quick: boolean;
+  /** --profile: instructions per request under callgrind (scripts/bench/profile.ts) instead of the timings. */
+  profile: boolean;
+  requests: number;
+  warmup: number;
+  idleSeconds: number;
+  wasm: { name: string; file: string }[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -51,6 +69,11 @@ function parseOptions(argv: string[]): Options {
     only: new Set(["l4", "l7", "conn"]),
     out: null,
     quick,
+    profile: false,
+    requests: 2000,
+    warmup: 1000,
+    idleSeconds: 5,
+    wasm: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -82,11 +105,43 @@ function parseOptions(argv: string[]): Options {
       case "--out":
         o.out = value();
         break;
+      case "--profile":
+        o.profile = true;
+        break;
+      case "--requests":
+        o.requests = positive(argv[i], value());
+        break;
+      case "--warmup":
+        o.warmup = positive(argv[i], value());
+        break;
+      case "--idle-seconds":
+        o.idleSeconds = positive(argv[i], value());
+        break;
+      case "--wasm": {
+        // NAME=FILE, or FILE (named after the file)
+        const v = value();
+        const eq = v.indexOf("=");
+        const file = eq > 0 ? v.slice(eq + 1) : v;
+        const name = eq > 0 ? v.slice(0, eq) : basename(file).replace(/\.wasm$/, "");
+        if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`--wasm ${v}: the name must be letters, digits, "_", "." or "-"`);
+        if (o.wasm.some((w) => w.name === name)) throw new Error(`--wasm ${v}: ${name} is named twice`);
+        o.wasm.push({ name, file });
+        break;
+      }
       default:
         throw new Error(`unknown option ${argv[i]} (see the header of scripts/bench.ts)`);
     }
   }
+  if (!o.profile && (o.wasm.length > 0 || argv.some((a) => ["--requests", "--warmup", "--idle-seconds"].includes(a)))) {
+    throw new Error("--requests, --warmup, --idle-seconds and --wasm go with --profile");
+  }
   return o;
+}
+
+function positive(option: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${option} needs a whole number above 0, not ${v}`);
+  return n;
 }
 
 // ---------------------------------------------------------------- the two sides of a pair
@@ -333,33 +388,14 @@ function raiseFdLimit(want: number): number {
   }
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
-      .toString()
-      .trim();
-  } catch {
-    return "";
-  }
-}
-
-function fmt(n: number, digits: number): string {
-  return Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "-";
-}
-
-function signed(n: number, digits: number): string {
-  return (n >= 0 ? "+" : "") + fmt(n, digits);
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n");
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  if (o.profile) {
+    const only = new Set([...o.only].filter((k) => k !== "conn"));
+    return runProfile({ only, requests: o.requests, warmup: o.warmup, idleSeconds: o.idleSeconds, wasm: o.wasm, out: o.out });
+  }
   const missing = await checkWrk();
   if (missing) throw new Error(missing);
   if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run \`npm run build\``);
@@ -372,8 +408,7 @@ async function main(): Promise<void> {
 
   const shipped = readFileSync(SHIPPED_CONFIG, "utf8");
   const wasmBytes = statSync(WASM).size;
-  const sha = git(["rev-parse", "--short", "HEAD"]) || "unknown";
-  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+  const { sha, dirty } = commit();
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
   const lines: string[] = [];
@@ -493,7 +528,7 @@ async function main(): Promise<void> {
     started_at: startedAt,
     finished_at: new Date().toISOString(),
     machine: { cpus: availableParallelism(), load_average_start: load0, load_average_end: load1 },
-    envoy: execFileSync(envoyBinary(), ["--version"]).toString().trim().split("version: ")[1] ?? "",
+    envoy: envoyVersion(),
     options: { ...o, only: [...o.only] },
     wasm_bytes: wasmBytes,
     throughput,

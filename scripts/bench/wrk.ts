@@ -1,9 +1,10 @@
 // Runs wrk (HTTP/1.1 keep-alive, fixed connections) and reads its report.
 
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 
 const REPORT = join(import.meta.dirname, "wrk_report.lua");
+const COUNT = join(import.meta.dirname, "wrk_count.lua");
 
 export interface WrkResult {
   requests: number;
@@ -41,6 +42,37 @@ export function runWrk(load: WrkLoad): Promise<WrkResult> {
       const line = stdout.split("\n").find((l) => l.startsWith("SITIO_WRK "));
       if (err || !line) return fail(new Error(`wrk ${args.join(" ")} failed: ${err?.message ?? ""}\n${stdout}\n${stderr}`));
       const r = JSON.parse(line.slice("SITIO_WRK ".length)) as Omit<WrkResult, "requests_per_s">;
+      ok({ ...r, requests_per_s: r.requests / (r.duration_us / 1e6) });
+    });
+  });
+}
+
+/**
+ * Exactly `requests` requests, one after another on one keep-alive connection
+ * (one thread), then wrk is told to stop (wrk_count.lua); no request is in
+ * flight when this resolves. `timeoutSeconds` bounds the whole run.
+ */
+export function runWrkRequests(url: string, requests: number, timeoutSeconds: number): Promise<WrkResult> {
+  const args = ["-t", "1", "-c", "1", "-d", `${timeoutSeconds}s`, "--timeout", "30s", "-s", COUNT, url, "--", String(requests)];
+  return new Promise((ok, fail) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let done = false;
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      if (!done && stderr.includes("SITIO_WRK_DONE")) {
+        done = true;
+        child.kill("SIGINT"); // wrk ends its run early on SIGINT and reports
+      }
+    });
+    child.on("error", fail);
+    child.on("close", (code) => {
+      const line = stdout.split("\n").find((l) => l.startsWith("SITIO_WRK "));
+      if (!line) return fail(new Error(`wrk ${args.join(" ")} failed (exit ${code}):\n${stdout}\n${stderr}`));
+      const r = JSON.parse(line.slice("SITIO_WRK ".length)) as Omit<WrkResult, "requests_per_s">;
+      if (!done) return fail(new Error(`wrk made ${r.requests} of ${requests} requests in ${timeoutSeconds} s`));
       ok({ ...r, requests_per_s: r.requests / (r.duration_us / 1e6) });
     });
   });

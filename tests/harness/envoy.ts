@@ -133,6 +133,14 @@ export interface StartOptions {
    */
   workers?: number;
   /**
+   * A command Envoy runs under, Envoy's binary and arguments following it
+   * (the profile: valgrind and its flags). Envoy's pid is then the wrapper's,
+   * so the wrapper must exec Envoy in its own process, as valgrind does.
+   */
+  wrapper?: string[];
+  /** How long start-up may take until /ready answers (default 15 s; far longer under valgrind). */
+  startTimeoutMs?: number;
+  /**
    * The config is expected to be refused: resolve once Envoy has exited during
    * start-up (its log complete), and throw if it becomes ready instead.
    */
@@ -176,19 +184,9 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const remapped = remapConfig(text, ports);
   writeFileSync(configFile, opts.upstreams ? remapClusterEndpoints(remapped, opts.upstreams) : remapped);
   const log = createWriteStream(logFile);
-  const child = spawn(
-    envoyBinary(),
-    [
-      "-c",
-      configFile,
-      "--concurrency",
-      String(opts.workers ?? DEFAULT_WORKERS),
-      "--use-dynamic-base-id",
-      ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]),
-      ...(opts.extraArgs ?? []),
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = ["-c", configFile, "--concurrency", String(opts.workers ?? DEFAULT_WORKERS), "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])];
+  const [command, ...commandArgs] = [...(opts.wrapper ?? []), envoyBinary(), ...args];
+  const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   // Both streams write to one file, so neither may end it; it ends when both have closed.
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
@@ -246,7 +244,8 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
       await stopProcess(child);
     },
   };
-  const deadline = Date.now() + 15_000;
+  const startTimeoutMs = opts.startTimeoutMs ?? 15_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (exited) {
       await logClosed;
@@ -267,7 +266,7 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
     }
     if (Date.now() > deadline) {
       await envoy.stop();
-      throw new Error(`Envoy not ready after 15 s (${logFile}):\n${logTail()}`);
+      throw new Error(`Envoy not ready after ${startTimeoutMs / 1000} s (${logFile}):\n${logTail()}`);
     }
     await sleep(50);
   }
