@@ -16,7 +16,8 @@
 // --new M, --only l4,l7,conn, --out file.json
 //
 // --profile: instead of the timings above, instructions per request under
-// callgrind, split by where they run (Envoy, JIT-compiled wasm and V8, libc),
+// callgrind, split by where they run (Envoy and V8, tcmalloc, the JIT-compiled
+// wasm, libc),
 // for Envoy without sitio, two floor modules (empty callbacks; callbacks that
 // only read what sitio reads) and build/sitio.wasm, side by side
 // (scripts/bench/profile.ts; docs/performance.md, "Profile: instructions per

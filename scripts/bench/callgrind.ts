@@ -4,8 +4,10 @@
 //
 // Envoy's binary is stripped, so function names say nothing; the object a
 // cost falls in does: Envoy's own code, libc, and code that belongs to no
-// file ("???": the wasm code V8 compiled, and V8's builtins, which V8 copies
-// into its own executable memory).
+// file ("???"). The latter is two things, told apart by address: sections of
+// Envoy's binary callgrind does not count as its code (tcmalloc's
+// `google_malloc`, see elf.ts), and anonymous memory, i.e. the code V8
+// compiled from the wasm module.
 
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
@@ -64,8 +66,19 @@ export interface ThreadCost {
   thread: number;
   /** Instructions executed (self cost, every object). */
   ir: number;
-  /** Self instructions by object file ("???" for code in no file). */
+  /**
+   * Self instructions by object file ("???" for code in no file), except that
+   * code in no file at an address inside one of the `ranges` given to
+   * readDump is counted under that range's name.
+   */
   byObject: Record<string, number>;
+}
+
+/** Absolute addresses [start, end) that code callgrind puts in no object belongs to (see elf.ts). */
+export interface AddressRange {
+  start: number;
+  end: number;
+  name: string;
 }
 
 /**
@@ -77,9 +90,13 @@ export interface ThreadCost {
  * `totals:` (the sum of what was written; `summary:`, callgrind's own counter,
  * can differ from it by a few thousand instructions per dump).
  */
-export function readDump(file: string): ThreadCost {
+export function readDump(file: string, ranges: AddressRange[] = []): ThreadCost {
   const text = readFileSync(file, "utf8");
   const objects = new Map<string, string>();
+  const functions = new Map<string, string>();
+  let fn = "";
+  /** Where the current function's self cost goes: its object, or for code in no object, the range its address is in. */
+  let bucket = "???";
   const byObject: Record<string, number> = {};
   let positions = 1;
   let irColumn = 0;
@@ -88,13 +105,21 @@ export function readDump(file: string): ThreadCost {
   let object = "???";
   let skipNext = false;
   let total = 0;
-  const name = (value: string): string => {
+  const name = (table: Map<string, string>, value: string): string => {
     const m = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
     if (!m) return value;
-    if (m[2] !== undefined) objects.set(m[1], m[2]);
-    const known = objects.get(m[1]);
-    if (known === undefined) throw new Error(`${file}: object id (${m[1]}) used before it is named`);
+    if (m[2] !== undefined) table.set(m[1], m[2]);
+    const known = table.get(m[1]);
+    if (known === undefined) throw new Error(`${file}: name id (${m[1]}) used before it is named`);
     return known;
+  };
+  const place = () => {
+    bucket = object;
+    // an unnamed function is named by its address ("0x000000000628d840", with "'2" for a recursion level)
+    if (object !== "???" || ranges.length === 0 || !fn.startsWith("0x")) return;
+    const address = parseInt(fn.slice(2), 16);
+    const r = ranges.find((r) => address >= r.start && address < r.end);
+    if (r) bucket = r.name;
   };
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -109,7 +134,7 @@ export function readDump(file: string): ThreadCost {
       const v = fields[positions + irColumn];
       const ir = v === undefined ? 0 : Number(v);
       if (!Number.isFinite(ir)) throw new Error(`${file}: cannot read cost line "${line}"`);
-      byObject[object] = (byObject[object] ?? 0) + ir;
+      byObject[bucket] = (byObject[bucket] ?? 0) + ir;
       total += ir;
       continue;
     }
@@ -118,8 +143,14 @@ export function readDump(file: string): ThreadCost {
     if (eq > 0 && (colon < 0 || eq < colon)) {
       const key = line.slice(0, eq);
       const value = line.slice(eq + 1);
-      if (key === "ob") object = name(value);
-      else if (key === "cob") name(value);
+      if (key === "ob") {
+        object = name(objects, value);
+        place();
+      } else if (key === "fn") {
+        fn = name(functions, value);
+        place();
+      } else if (key === "cob") name(objects, value);
+      else if (key === "cfn") name(functions, value);
       else if (key === "calls") skipNext = true;
       continue;
     }
@@ -140,8 +171,8 @@ export function readDump(file: string): ThreadCost {
 }
 
 /** Every thread's cost in one dump (one part). */
-export function readPart(outFile: string, part: number): ThreadCost[] {
+export function readPart(outFile: string, part: number, ranges: AddressRange[] = []): ThreadCost[] {
   const files = partFiles(outFile, part);
   if (files.length === 0) throw new Error(`no callgrind dump ${outFile}.${part}-*`);
-  return files.map(readDump);
+  return files.map((f) => readDump(f, ranges));
 }

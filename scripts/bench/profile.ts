@@ -17,25 +17,29 @@
 // The wasm variants change only the .wasm path in the shipped config (every
 // listener's filter runs that module). Per variant: start Envoy with
 // instrumentation off, turn it on, warm up with --warmup requests (V8 tiers the
-// wasm code up), zero the counters, make exactly --requests requests (wrk, one
-// keep-alive connection, GET /), dump. Envoy's own counters say how many
-// requests it served; they must equal --requests. Then an idle window of
-// --idle-seconds: what Envoy does with no traffic (timers, stats flushes,
-// sitio's 1 s tick), per second, is taken out of the load window's count in
+// wasm code up), then two windows, each between a zero of the counters and a
+// dump: first --idle-seconds with no traffic, which measures the background
+// (timers; sitio's 1 s tick, on the main thread and the worker), then exactly
+// --requests requests (wrk, one keep-alive connection, GET /). Envoy's own
+// counters say how many requests it served; they must equal --requests. The
+// background per second is taken out of the load window's count in
 // proportion to its length, so the figure is per request and not per second
 // of valgrind's slowness.
 //
-// Self instructions are split by object file: Envoy's binary (stripped, so no
-// function names), anonymous code (the JIT-compiled wasm and V8's builtins,
-// which run from V8's own code space), libc, and the rest. The dumps stay in
-// .test-logs/profile-*/ for callgrind_annotate.
+// Self instructions are split by where the code lies: Envoy's binary
+// (stripped, so no function names; V8's runtime and builtins are in it),
+// tcmalloc (Envoy's allocator, in a section of the binary of its own), code in
+// no file (what V8 compiled from the wasm module: the JIT), libc, and the rest.
+// The dumps stay in .test-logs/profile-*/ for callgrind_annotate.
 
 import { execFileSync } from "node:child_process";
+import { get as httpGet } from "node:http";
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { ROOT, SHIPPED_CONFIG, WASM, envoyBinary, sleep, startEnvoy, type Envoy } from "../../tests/harness/envoy.js";
-import { callgrindCommand, checkValgrind, dump, instrumentation, partFiles, readPart, zero, type ThreadCost } from "./callgrind.js";
+import { callgrindCommand, checkValgrind, dump, instrumentation, partFiles, readPart, zero, type AddressRange, type ThreadCost } from "./callgrind.js";
+import { executableSections, loadBase } from "./elf.js";
 import { hasWasmFilter, withoutWasmFilter, type FilterKind } from "./config_variants.js";
 import { commit, envoyVersion, fmt, signed, table } from "./report.js";
 import { checkWrk, runWrkRequests, type WrkResult } from "./wrk.js";
@@ -96,13 +100,19 @@ interface Variant {
 /** Instructions split the way the table shows them. */
 interface Split {
   total: number;
+  /** Envoy's binary (V8's runtime and builtins included), tcmalloc apart. */
   envoy: number;
-  anon: number;
+  /** Envoy's allocator: its sections google_malloc and malloc_hook. */
+  tcmalloc: number;
+  /** Code in no file: what V8 compiled from the wasm module. */
+  jit: number;
   libc: number;
   other: number;
 }
 
-const PARTS: (keyof Split)[] = ["total", "envoy", "anon", "libc", "other"];
+const PARTS: (keyof Split)[] = ["total", "envoy", "tcmalloc", "jit", "libc", "other"];
+/** Envoy's sections that are tcmalloc's. */
+const TCMALLOC_SECTIONS = new Set(["google_malloc", "malloc_hook"]);
 
 interface Window {
   seconds: number;
@@ -130,16 +140,17 @@ interface VariantResult {
   dumps: string;
 }
 
-/** Which column an object file's instructions go to. */
+/** Which column an object file's (or an Envoy section's, "envoy:NAME") instructions go to. */
 function column(object: string, envoyFiles: Set<string>): keyof Split {
-  if (object === "???") return "anon";
-  if (envoyFiles.has(object) || basename(object) === "envoy") return "envoy";
+  if (object === "???") return "jit";
+  if (object.startsWith("envoy:")) return TCMALLOC_SECTIONS.has(object.slice("envoy:".length)) ? "tcmalloc" : "envoy";
+  if (envoyFiles.has(object)) return "envoy";
   if (/^libc\.so/.test(basename(object))) return "libc";
   return "other";
 }
 
 function split(threads: ThreadCost[], envoyFiles: Set<string>): Split {
-  const s: Split = { total: 0, envoy: 0, anon: 0, libc: 0, other: 0 };
+  const s: Split = { total: 0, envoy: 0, tcmalloc: 0, jit: 0, libc: 0, other: 0 };
   for (const t of threads) {
     for (const [object, ir] of Object.entries(t.byObject)) {
       s[column(object, envoyFiles)] += ir;
@@ -153,15 +164,47 @@ function mapSplit(a: Split, f: (k: keyof Split) => number): Split {
   return Object.fromEntries(PARTS.map((k) => [k, f(k)])) as unknown as Split;
 }
 
+/**
+ * Envoy's executable sections where process `pid` mapped them, named
+ * "envoy:SECTION": callgrind counts only .text as the binary's code, so the
+ * rest (tcmalloc's google_malloc above all) is told apart by address.
+ */
+function envoySections(pid: number): AddressRange[] {
+  const binary = realpathSync(envoyBinary());
+  const base = loadBase(pid, binary);
+  if (base === null) throw new Error(`${binary} is not mapped in process ${pid} (/proc/${pid}/maps)`);
+  return executableSections(binary).map((s) => ({ start: base + s.addr, end: base + s.addr + s.size, name: `envoy:${s.name}` }));
+}
+
 /** The newest dump part of this callgrind output (parts count up from 1 with each dump). */
 function newestPart(outFile: string): number {
   for (let part = 1; ; part++) if (partFiles(outFile, part).length === 0) return part - 1;
 }
 
+/**
+ * One admin request on a connection of its own, closed when answered: a
+ * keep-alive connection (fetch's) would be closed by the client seconds later,
+ * inside a counted window.
+ */
+function adminGet(url: string): Promise<string> {
+  return new Promise((ok, fail) => {
+    const req = httpGet(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => (res.statusCode === 200 ? ok(body) : fail(new Error(`${url}: HTTP ${res.statusCode}\n${body}`))));
+    });
+    req.on("error", fail);
+  });
+}
+
+/** Time for what the warm-up and an admin request leave behind (a stats flush, deferred deletes) to be done. */
+const SETTLE_MS = 2000;
+
 /** Envoy's request counters (front listener and the example service behind it). */
 async function requestCounters(envoy: Envoy): Promise<Record<string, number>> {
   const filter = "^http\\.(sitio_l7|web_service)\\.downstream_rq_(total|2xx)$";
-  const text = await (await fetch(`${envoy.admin}/stats?filter=${encodeURIComponent(filter)}`)).text();
+  const text = await adminGet(`${envoy.admin}/stats?filter=${encodeURIComponent(filter)}`);
   const counters: Record<string, number> = {};
   for (const line of text.split("\n")) {
     const m = /^(\S+): (\d+)$/.exec(line.trim());
@@ -201,6 +244,7 @@ async function measure(
   });
   try {
     const pid = envoy.process.pid!;
+    const ranges = envoySections(pid);
     const url = `http://127.0.0.1:${envoy.port(listener.port)}/`;
     // Under callgrind Envoy serves a few hundred requests a second at most: generous bounds.
     const bound = (n: number) => Math.max(120, Math.ceil(n / 5));
@@ -208,15 +252,27 @@ async function measure(
     const warm = await runWrkRequests(url, o.warmup, bound(o.warmup));
     checkErrors(warm, `${listener.name} ${variant.name} warm-up`);
 
+    // The idle window first: this config flushes stats only when the admin asks (stats_flush_on_admin), and
+    // a flush asked for by the counters read below runs after its answer, so it gets time to end before the
+    // zero, and the load window has no admin request in it at all.
     const before = await requestCounters(envoy);
+    await sleep(SETTLE_MS);
     await zero(pid);
     const t0 = performance.now();
+    await sleep(o.idleSeconds * 1000);
+    await dump(pid);
+    const idleSeconds = (performance.now() - t0) / 1000;
+    const idlePart = newestPart(outFile);
+
+    await zero(pid);
+    const t1 = performance.now();
     const wrk = await runWrkRequests(url, o.requests, bound(o.requests));
     // wrk has seen its last response; its connection's close is handled inside the window too.
     await sleep(500);
     await dump(pid);
-    const loadSeconds = (performance.now() - t0) / 1000;
+    const loadSeconds = (performance.now() - t1) / 1000;
     const loadPart = newestPart(outFile);
+    if (loadPart !== idlePart + 1) throw new Error(`${outFile}: expected dump part ${idlePart + 1}, found ${loadPart}`);
     const after = await requestCounters(envoy);
     checkErrors(wrk, `${listener.name} ${variant.name}`);
     const served: Record<string, number> = {};
@@ -225,16 +281,8 @@ async function measure(
       if (served[c] !== o.requests) throw new Error(`${listener.name} ${variant.name}: ${c} grew by ${served[c]}, expected ${o.requests} (wrk counted ${wrk.requests})`);
     }
 
-    await zero(pid);
-    const t1 = performance.now();
-    await sleep(o.idleSeconds * 1000);
-    await dump(pid);
-    const idleSeconds = (performance.now() - t1) / 1000;
-    const idlePart = newestPart(outFile);
-    if (idlePart !== loadPart + 1) throw new Error(`${outFile}: expected dump part ${loadPart + 1}, found ${idlePart}`);
-
-    const loadThreads = readPart(outFile, loadPart);
-    const idleThreads = readPart(outFile, idlePart);
+    const loadThreads = readPart(outFile, loadPart, ranges);
+    const idleThreads = readPart(outFile, idlePart, ranges);
     const load: Window = { seconds: loadSeconds, threads: loadThreads, split: split(loadThreads, envoyFiles) };
     const idle: Window = { seconds: idleSeconds, threads: idleThreads, split: split(idleThreads, envoyFiles) };
     const idlePerSecond = mapSplit(idle.split, (k) => idle.split[k] / idle.seconds);
@@ -389,11 +437,11 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   const lines: string[] = [];
   lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: instructions per request (callgrind; Envoy ${envoyVersion()}, one worker)`);
   lines.push(`${fmt(o.requests, 0)} keep-alive requests per variant on one connection after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`);
-  lines.push("columns: self instructions in Envoy's binary, in anonymous code (JIT-compiled wasm and V8 builtins), in libc, elsewhere");
+  lines.push("columns: self instructions in Envoy's binary (V8 included) but not its tcmalloc, in tcmalloc, in code V8 compiled from the wasm module (JIT), in libc, elsewhere");
   for (const r of results) {
     lines.push("");
     lines.push(r.listener);
-    const rows: string[][] = [["variant", "total", "envoy", "anon (JIT+V8)", "libc", "other", "over without", "wasm bytes", "idle/s"]];
+    const rows: string[][] = [["variant", "total", "envoy", "tcmalloc", "JIT", "libc", "other", "over without", "wasm bytes", "idle/s"]];
     const without = r.variants.find((v) => v.variant === "without")!.per_request.total;
     for (const v of r.variants) {
       const p = v.per_request;
@@ -401,7 +449,8 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
         v.variant,
         fmt(p.total, 0),
         fmt(p.envoy, 0),
-        fmt(p.anon, 0),
+        fmt(p.tcmalloc, 0),
+        fmt(p.jit, 0),
         fmt(p.libc, 0),
         fmt(p.other, 0),
         v.variant === "without" ? "" : `×${fmt(p.total / without, 3)}`,
@@ -411,7 +460,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
     }
     for (const d of r.differences) {
       const p = d.per_request;
-      rows.push([d.label, signed(p.total, 0), signed(p.envoy, 0), signed(p.anon, 0), signed(p.libc, 0), signed(p.other, 0), "", "", ""]);
+      rows.push([d.label, signed(p.total, 0), signed(p.envoy, 0), signed(p.tcmalloc, 0), signed(p.jit, 0), signed(p.libc, 0), signed(p.other, 0), "", "", ""]);
     }
     lines.push(table(rows));
   }
