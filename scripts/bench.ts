@@ -22,7 +22,7 @@
 // only read what sitio reads) and build/sitio.wasm, side by side
 // (scripts/bench/profile.ts; docs/performance.md, "Profile: instructions per
 // request"). Needs valgrind. With --only l4,l7, --requests N (2000),
-// --warmup N (1000), --idle-seconds S (5), --wasm NAME=FILE (repeatable: more
+// --warmup N (1000), --idle-seconds S (10), --wasm NAME=FILE (repeatable: more
 // modules in the same run, e.g. a build of an older commit), --out file.json
 // (default bench/results/<commit>-profile.json).
 
@@ -73,7 +73,7 @@ function parseOptions(argv: string[]): Options {
     profile: false,
     requests: 2000,
     warmup: 1000,
-    idleSeconds: 5,
+    idleSeconds: 10,
     wasm: [],
   };
   for (let i = 0; i < argv.length; i++) {

@@ -114,10 +114,20 @@ const PARTS: (keyof Split)[] = ["total", "envoy", "tcmalloc", "jit", "libc", "ot
 /** Envoy's sections that are tcmalloc's. */
 const TCMALLOC_SECTIONS = new Set(["google_malloc", "malloc_hook"]);
 
+/** One counted window (zero to dump). */
 interface Window {
   seconds: number;
-  threads: ThreadCost[];
   split: Split;
+  /** Self instructions by object file, or by Envoy section ("envoy:google_malloc"), all threads. */
+  by_object: Record<string, number>;
+  /** Instructions by thread (callgrind's numbering: 1 is Envoy's main thread; the worker is the busy one). */
+  threads: Record<string, number>;
+}
+
+function window(seconds: number, threads: ThreadCost[], envoyFiles: Set<string>): Window {
+  const byObject: Record<string, number> = {};
+  for (const t of threads) for (const [o, ir] of Object.entries(t.byObject)) byObject[o] = (byObject[o] ?? 0) + ir;
+  return { seconds, split: split(threads, envoyFiles), by_object: byObject, threads: Object.fromEntries(threads.map((t) => [String(t.thread), t.ir])) };
 }
 
 interface VariantResult {
@@ -283,8 +293,8 @@ async function measure(
 
     const loadThreads = readPart(outFile, loadPart, ranges);
     const idleThreads = readPart(outFile, idlePart, ranges);
-    const load: Window = { seconds: loadSeconds, threads: loadThreads, split: split(loadThreads, envoyFiles) };
-    const idle: Window = { seconds: idleSeconds, threads: idleThreads, split: split(idleThreads, envoyFiles) };
+    const load = window(loadSeconds, loadThreads, envoyFiles);
+    const idle = window(idleSeconds, idleThreads, envoyFiles);
     const idlePerSecond = mapSplit(idle.split, (k) => idle.split[k] / idle.seconds);
     const perRequest = mapSplit(load.split, (k) => (load.split[k] - idlePerSecond[k] * load.seconds) / o.requests);
     const perRequestRaw = mapSplit(load.split, (k) => load.split[k] / o.requests);
