@@ -37,6 +37,10 @@ export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_
   return 0;
 }
 
+export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
+  return 0;
+}
+
 export function proxy_on_log(context_id: u32): void {}
 
 export function proxy_on_delete(context_id: u32): void {}

@@ -4,9 +4,11 @@
 // The callbacks of empty.ts, plus the reads sitio makes of the host in each:
 // the network filter reads every downstream and upstream byte through
 // proxy_get_buffer_bytes (in windows of 64 KiB, as assembly/network/stream.ts
-// does); the HTTP filter reads the request's :method and :path and the
-// response's :status through proxy_get_header_map_value
-// (assembly/http/stream.ts). Each read makes Envoy call `malloc` here and copy
+// does); the HTTP filter reads the request's whole header map in one
+// proxy_get_header_map_pairs and the response's :status through
+// proxy_get_header_map_value (assembly/http/stream.ts; a gRPC response's
+// grpc-status is not read here: the profile sends GET /). When sitio changes
+// what it reads, change this file with it. Each read makes Envoy call `malloc` here and copy
 // the bytes in; the bytes are then let go unread. `malloc` hands out one
 // scratch block, grown when a read needs more, as sitio's does
 // (assembly/abi/host_memory.ts), so the module side of a read costs next to
@@ -21,6 +23,10 @@ const WINDOW: u32 = 64 * 1024;
 // @ts-ignore: decorator
 @external("env", "proxy_get_buffer_bytes")
 declare function proxy_get_buffer_bytes(buffer_type: u32, start: u32, length: u32, ptr_ptr: usize, size_ptr: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_header_map_pairs")
+declare function proxy_get_header_map_pairs(map_type: u32, return_ptr_ptr: usize, return_size_ptr: usize): u32;
 
 // @ts-ignore: decorator
 @external("env", "proxy_get_header_map_value")
@@ -45,9 +51,7 @@ export function malloc(size: i32): usize {
 const outPtr = memory.data(8);
 const outSize = memory.data(8);
 
-/** Header names as the host wants them (bytes, no terminator). */
-const METHOD = memory.data<u8>([0x3a, 0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64]); // ":method"
-const PATH = memory.data<u8>([0x3a, 0x70, 0x61, 0x74, 0x68]); // ":path"
+/** A header name as the host wants it (bytes, no terminator). */
 const STATUS = memory.data<u8>([0x3a, 0x73, 0x74, 0x61, 0x74, 0x75, 0x73]); // ":status"
 
 /** Reads `size` bytes of a network buffer into the scratch block, window by window, and lets them go. */
@@ -88,13 +92,16 @@ export function proxy_on_upstream_data(context_id: u32, data_size: u32, end_of_s
 }
 
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  readHeader(REQUEST_HEADERS, METHOD, 7);
-  readHeader(REQUEST_HEADERS, PATH, 5);
+  proxy_get_header_map_pairs(REQUEST_HEADERS, outPtr, outSize);
   return 0;
 }
 
 export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
   readHeader(RESPONSE_HEADERS, STATUS, 7);
+  return 0;
+}
+
+export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
   return 0;
 }
 
