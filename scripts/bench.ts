@@ -23,8 +23,9 @@
 // (scripts/bench/profile.ts; docs/performance.md, "Profile: instructions per
 // request"). Needs valgrind. With --only l4,l7, --requests N (2000),
 // --warmup N (1000), --idle-seconds S (10), --wasm NAME=FILE (repeatable: more
-// modules in the same run, e.g. a build of an older commit), --out file.json
-// (default bench/results/<commit>-profile.json).
+// modules in the same run, e.g. a build of an older commit), --config FILE
+// (every variant cut from that config instead of envoy/envoy.yaml, e.g. the
+// older commit's), --out file.json (default bench/results/<commit>-profile.json).
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -57,6 +58,7 @@ interface Options {
   warmup: number;
   idleSeconds: number;
   wasm: { name: string; file: string }[];
+  config: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -75,6 +77,7 @@ function parseOptions(argv: string[]): Options {
     warmup: 1000,
     idleSeconds: 10,
     wasm: [],
+    config: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -118,6 +121,9 @@ function parseOptions(argv: string[]): Options {
       case "--idle-seconds":
         o.idleSeconds = positive(argv[i], value());
         break;
+      case "--config":
+        o.config = value();
+        break;
       case "--wasm": {
         // NAME=FILE, or FILE (named after the file)
         const v = value();
@@ -133,8 +139,8 @@ function parseOptions(argv: string[]): Options {
         throw new Error(`unknown option ${argv[i]} (see the header of scripts/bench.ts)`);
     }
   }
-  if (!o.profile && (o.wasm.length > 0 || argv.some((a) => ["--requests", "--warmup", "--idle-seconds"].includes(a)))) {
-    throw new Error("--requests, --warmup, --idle-seconds and --wasm go with --profile");
+  if (!o.profile && (o.wasm.length > 0 || argv.some((a) => ["--requests", "--warmup", "--idle-seconds", "--config"].includes(a)))) {
+    throw new Error("--requests, --warmup, --idle-seconds, --wasm and --config go with --profile");
   }
   return o;
 }
@@ -395,7 +401,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (o.profile) {
     const only = new Set([...o.only].filter((k) => k !== "conn"));
-    return runProfile({ only, requests: o.requests, warmup: o.warmup, idleSeconds: o.idleSeconds, wasm: o.wasm, out: o.out });
+    return runProfile({ only, requests: o.requests, warmup: o.warmup, idleSeconds: o.idleSeconds, wasm: o.wasm, config: o.config, out: o.out });
   }
   const missing = await checkWrk();
   if (missing) throw new Error(missing);

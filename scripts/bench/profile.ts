@@ -15,7 +15,9 @@
 //   NAME       each --wasm NAME=FILE (say, a build of an older commit)
 //
 // The wasm variants change only the .wasm path in the shipped config (every
-// listener's filter runs that module). Per variant: start Envoy with
+// listener's filter runs that module); --config FILE cuts every variant from
+// another config instead (a module of an older commit may refuse today's: that
+// variant is then reported as not started and the run goes on). Per variant: start Envoy with
 // instrumentation off, turn it on, warm up with --warmup requests (V8 tiers the
 // wasm code up), then two windows, each between a zero of the counters and a
 // dump: first --idle-seconds with no traffic, which measures the background
@@ -54,6 +56,8 @@ export interface ProfileOptions {
   idleSeconds: number;
   /** Extra modules: --wasm NAME=FILE. */
   wasm: { name: string; file: string }[];
+  /** The config every variant is cut from (--config; default envoy/envoy.yaml). */
+  config: string | null;
   out: string | null;
 }
 
@@ -373,9 +377,9 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   for (const missing of [await checkWrk(), await checkValgrind()]) if (missing) throw new Error(missing);
   if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run \`npm run build\``);
   buildFloorModules();
-  const extra = o.wasm.map((w) => ({ name: w.name, wasm: resolve(w.file) }));
+  const extra: Variant[] = o.wasm.map((w) => ({ name: w.name, wasm: resolve(w.file) }));
   for (const w of extra) {
-    if (!existsSync(w.wasm)) throw new Error(`--wasm ${w.name}=${w.wasm}: no such file`);
+    if (!existsSync(w.wasm!)) throw new Error(`--wasm ${w.name}=${w.wasm}: no such file`);
     if (["without", "empty", "read-only", "sitio"].includes(w.name)) throw new Error(`--wasm ${w.name}=...: that name is taken`);
   }
   const variants: Variant[] = [
@@ -390,7 +394,9 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
 
   const binary = envoyBinary();
   const envoyFiles = new Set([binary, realpathSync(binary)]);
-  const shipped = readFileSync(SHIPPED_CONFIG, "utf8");
+  const configFile = o.config === null ? SHIPPED_CONFIG : resolve(o.config);
+  const configName = relative(ROOT, configFile);
+  const shipped = readFileSync(configFile, "utf8");
   const { sha, dirty } = commit();
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
@@ -417,7 +423,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   const skipped: string[] = [];
   for (const l of listeners) {
     if (!hasWasmFilter(shipped, l.port, l.kind)) {
-      skipped.push(`${l.name}: skipped, envoy/envoy.yaml has no listener on :${l.port} with the sitio ${l.kind} filter`);
+      skipped.push(`${l.name}: skipped, ${configName} has no listener on :${l.port} with the sitio ${l.kind} filter`);
       log(skipped[skipped.length - 1]);
       continue;
     }
@@ -427,10 +433,19 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
       let text: string;
       if (v.wasm === null) text = withoutWasmFilter(shipped, l.port, l.kind);
       else {
-        if (!shipped.includes("filename: build/sitio.wasm")) throw new Error("envoy/envoy.yaml names no build/sitio.wasm");
+        if (!shipped.includes("filename: build/sitio.wasm")) throw new Error(`${configName} names no build/sitio.wasm`);
         text = shipped.replaceAll("filename: build/sitio.wasm", `filename: ${v.wasm}`);
       }
-      measured.push(await measure(l, v, text, o, dir, envoyFiles, log));
+      try {
+        measured.push(await measure(l, v, text, o, dir, envoyFiles, log));
+      } catch (e) {
+        // A module of another commit may refuse today's config (a protocol it does not know, say): say so and go on.
+        const message = e instanceof Error ? e.message : String(e);
+        if (!extra.includes(v) || !message.startsWith("Envoy exited during start-up")) throw e;
+        const why = message.split("\n").find((line) => /\]\[critical\]\[wasm\]/.test(line))?.replace(/^.*\] /, "") ?? message.split("\n")[0];
+        notes.push(`${l.name}: ${v.name} did not start on ${configName}: ${why} (--config with its commit's envoy/envoy.yaml runs every variant on that)`);
+        log(`  ${v.name.padEnd(10)} did not start: ${why}`);
+      }
     }
     const by = new Map(measured.map((m) => [m.variant, m.per_request]));
     const differences = differencesFor(measured.map((m) => m.variant)).map((d) => ({
@@ -445,7 +460,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
 
   // ---- the tables
   const lines: string[] = [];
-  lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: instructions per request (callgrind; Envoy ${envoyVersion()}, one worker)`);
+  lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: instructions per request (callgrind; Envoy ${envoyVersion()}, one worker, ${configName})`);
   lines.push(`${fmt(o.requests, 0)} keep-alive requests per variant on one connection after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`);
   lines.push("columns: self instructions in Envoy's binary (V8 included) but not its tcmalloc, in tcmalloc, in code V8 compiled from the wasm module (JIT), in libc, elsewhere");
   for (const r of results) {
