@@ -292,7 +292,8 @@ async function measure(
     const served: Record<string, number> = {};
     for (const c of listener.counters) {
       served[c] = (after[c] ?? NaN) - (before[c] ?? NaN);
-      if (served[c] !== o.requests) throw new Error(`${listener.name} ${variant.name}: ${c} grew by ${served[c]}, expected ${o.requests} (wrk counted ${wrk.requests})`);
+      if (served[c] !== o.requests)
+        throw new Error(`${listener.name} ${variant.name}: ${c} grew by ${served[c]}, expected ${o.requests} (wrk counted ${wrk.requests})`);
     }
 
     const loadThreads = readPart(outFile, loadPart, ranges);
@@ -334,7 +335,13 @@ function checkErrors(w: WrkResult, what: string): void {
 // ---------------------------------------------------------------- the run
 
 const LISTENERS: Listener[] = [
-  { key: "l4", name: "L4 :18000 network filter", port: 18000, kind: "network", counters: ["http.web_service.downstream_rq_total", "http.web_service.downstream_rq_2xx"] },
+  {
+    key: "l4",
+    name: "L4 :18000 network filter",
+    port: 18000,
+    kind: "network",
+    counters: ["http.web_service.downstream_rq_total", "http.web_service.downstream_rq_2xx"],
+  },
   {
     key: "l7",
     name: "L7 :18080 HTTP filter",
@@ -413,11 +420,16 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
     const missing = sitioExports.filter((e) => !mine.includes(e));
     const more = mine.filter((e) => !sitioExports.includes(e));
     if (missing.length + more.length > 0) {
-      notes.push(`note: ${v.name} (${relative(ROOT, v.wasm)}) exports differ from build/sitio.wasm's: ` + [missing.length ? `lacks ${missing.join(", ")}` : "", more.length ? `has ${more.join(", ")} too` : ""].filter(Boolean).join("; "));
+      notes.push(
+        `note: ${v.name} (${relative(ROOT, v.wasm)}) exports differ from build/sitio.wasm's: ` +
+          [missing.length ? `lacks ${missing.join(", ")}` : "", more.length ? `has ${more.join(", ")} too` : ""].filter(Boolean).join("; "),
+      );
     }
   }
   for (const n of notes) log(n);
-  log(`sitio profile: callgrind, ${o.requests} requests per variant after ${o.warmup} to warm up, one keep-alive connection, GET /; background from ${o.idleSeconds} s idle; dumps in ${relative(process.cwd(), dir)}`);
+  log(
+    `sitio profile: callgrind, ${o.requests} requests per variant after ${o.warmup} to warm up, one keep-alive connection, GET /; background from ${o.idleSeconds} s idle; dumps in ${relative(process.cwd(), dir)}`,
+  );
 
   const results: ListenerResult[] = [];
   const skipped: string[] = [];
@@ -442,7 +454,11 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
         // A module of another commit may refuse today's config (a protocol it does not know, say): say so and go on.
         const message = e instanceof Error ? e.message : String(e);
         if (!extra.includes(v) || !message.startsWith("Envoy exited during start-up")) throw e;
-        const why = message.split("\n").find((line) => /\]\[critical\]\[wasm\]/.test(line))?.replace(/^.*\] /, "") ?? message.split("\n")[0];
+        const why =
+          message
+            .split("\n")
+            .find((line) => /\]\[critical\]\[wasm\]/.test(line))
+            ?.replace(/^.*\] /, "") ?? message.split("\n")[0];
         notes.push(`${l.name}: ${v.name} did not start on ${configName}: ${why} (--config with its commit's envoy/envoy.yaml runs every variant on that)`);
         log(`  ${v.name.padEnd(10)} did not start: ${why}`);
       }
@@ -461,8 +477,12 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   // ---- the tables
   const lines: string[] = [];
   lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: instructions per request (callgrind; Envoy ${envoyVersion()}, one worker, ${configName})`);
-  lines.push(`${fmt(o.requests, 0)} keep-alive requests per variant on one connection after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`);
-  lines.push("columns: self instructions in Envoy's binary (V8 included) but not its tcmalloc, in tcmalloc, in code V8 compiled from the wasm module (JIT), in libc, elsewhere");
+  lines.push(
+    `${fmt(o.requests, 0)} keep-alive requests per variant on one connection after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`,
+  );
+  lines.push(
+    "columns: self instructions in Envoy's binary (V8 included) but not its tcmalloc, in tcmalloc, in code V8 compiled from the wasm module (JIT), in libc, elsewhere",
+  );
   for (const r of results) {
     lines.push("");
     lines.push(r.listener);

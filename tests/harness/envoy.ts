@@ -184,7 +184,15 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
   const remapped = remapConfig(text, ports);
   writeFileSync(configFile, opts.upstreams ? remapClusterEndpoints(remapped, opts.upstreams) : remapped);
   const log = createWriteStream(logFile);
-  const args = ["-c", configFile, "--concurrency", String(opts.workers ?? DEFAULT_WORKERS), "--use-dynamic-base-id", ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]), ...(opts.extraArgs ?? [])];
+  const args = [
+    "-c",
+    configFile,
+    "--concurrency",
+    String(opts.workers ?? DEFAULT_WORKERS),
+    "--use-dynamic-base-id",
+    ...(opts.logArgs ?? ["--component-log-level", "wasm:debug"]),
+    ...(opts.extraArgs ?? []),
+  ];
   const [command, ...commandArgs] = [...(opts.wrapper ?? []), envoyBinary(), ...args];
   const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   // Both streams write to one file, so neither may end it; it ends when both have closed.
