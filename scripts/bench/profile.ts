@@ -6,27 +6,30 @@
 // Envoy per variant runs under callgrind, one worker, one after another:
 //
 //   without    the shipped config minus that listener's sitio filter block
-//   empty      bench/variants/empty.wasm: sitio's exports, each doing nothing
-//              (the ABI floor: Envoy entering the VM for every callback)
-//   read-only  bench/variants/read_only.wasm: empty, plus the host reads
-//              sitio makes (L4: every byte of both directions; L7: :method,
-//              :path, :status) (the host-memory floor)
+//   empty      build/bench/empty.wasm (bench/variants/empty.ts): sitio's
+//              exports, each doing nothing (the ABI floor: Envoy entering
+//              the VM for every callback)
+//   read-only  build/bench/read_only.wasm (bench/variants/read_only.ts):
+//              empty, plus the host reads sitio makes (L4: every byte of both
+//              directions; L7: the request's header map, the response's
+//              :status): the host-memory floor
 //   sitio      build/sitio.wasm
 //   NAME       each --wasm NAME=FILE (say, a build of an older commit)
 //
 // The wasm variants change only the .wasm path in the shipped config (every
 // listener's filter runs that module); --config FILE cuts every variant from
 // another config instead (a module of an older commit may refuse today's: that
-// variant is then reported as not started and the run goes on). Per variant: start Envoy with
-// instrumentation off, turn it on, warm up with --warmup requests (V8 tiers the
-// wasm code up), then two windows, each between a zero of the counters and a
-// dump: first --idle-seconds with no traffic, which measures the background
-// (timers; sitio's 1 s tick, on the main thread and the worker), then exactly
-// --requests requests (wrk, one keep-alive connection, GET /). Envoy's own
-// counters say how many requests it served; they must equal --requests. The
-// background per second is taken out of the load window's count in
-// proportion to its length, so the figure is per request and not per second
-// of valgrind's slowness.
+// variant is then reported as not started and the run goes on).
+//
+// Per variant: start Envoy with instrumentation off, turn it on, warm up with
+// --warmup requests (V8 tiers the wasm code up), then two windows, each
+// between a zero of the counters and a dump: first --idle-seconds with no
+// traffic, which measures the background (timers; sitio's 1 s tick, on the
+// main thread and the worker), then exactly --requests requests (wrk, one
+// keep-alive connection, GET /). Envoy's own counters say how many requests it
+// served; they must equal --requests. The background per second is taken out
+// of the load window's count in proportion to its length, so the figure is per
+// request and not per second of valgrind's slowness.
 //
 // Self instructions are split by where the code lies: Envoy's binary
 // (stripped, so no function names; V8's runtime and builtins are in it),
