@@ -21,8 +21,11 @@ const NAME_BYTES = 17;
 
 /** The lower-cased bytes at `buf[start..]` are `text` (the caller checks that they exist). */
 export function bytesAre(buf: Uint8Array, start: i32, text: string): bool {
-  for (let k = 0; k < text.length; k++) {
-    if (<i32>buf[start + k] != text.charCodeAt(k)) return false;
+  let b = buf.dataStart + <usize>start;
+  let t = changetype<usize>(text);
+  let n = text.length;
+  for (let k = 0; k < n; k++) {
+    if (<u32>load<u8>(b + <usize>k) != <u32>load<u16>(t + (<usize>k << 1))) return false;
   }
   return true;
 }
@@ -35,7 +38,7 @@ export class FieldName {
   /** The name's first byte; false when it is not a token byte. */
   start(c: i32): bool {
     if (!isTokenChar(c)) return false;
-    this.buf[0] = <u8>toLower(c);
+    unchecked((this.buf[0] = <u8>toLower(c)));
     this.len = 1;
     return true;
   }
@@ -43,9 +46,27 @@ export class FieldName {
   /** A further byte of the name (before the colon); false when it is not a token byte. */
   add(c: i32): bool {
     if (!isTokenChar(c)) return false;
-    if (this.len < NAME_BYTES) this.buf[this.len] = <u8>toLower(c);
+    if (this.len < NAME_BYTES) unchecked((this.buf[this.len] = <u8>toLower(c)));
     this.len++;
     return true;
+  }
+
+  /**
+   * Further bytes of the name: the token bytes at `p` (up to `len`), taken in
+   * one go; returns how many (the first byte that is not a token byte ends the run).
+   */
+  addRun(p: usize, len: i32): i32 {
+    let n = 0;
+    let have = this.len;
+    let kept = this.buf.dataStart + <usize>have;
+    while (n < len) {
+      let c = <i32>load<u8>(p + <usize>n);
+      if (!isTokenChar(c)) break;
+      if (have + n < NAME_BYTES) store<u8>(kept + <usize>n, <u8>toLower(c));
+      n++;
+    }
+    this.len = have + n;
+    return n;
   }
 
   /** Which framing header the complete name is (H_OTHER for any other). */

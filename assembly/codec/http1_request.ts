@@ -265,7 +265,17 @@ export class Http1RequestParser {
         }
         continue;
       }
-      if (s == S_VALUE || s == S_URL_PATH || s == S_URL_QUERY) {
+      if (s == S_FIELD) {
+        // a field name's token bytes, in one go (the framing ones are kept, lower-cased)
+        let n = this.name.addRun(ptr + <usize>i, len - i);
+        if (n > 0) {
+          let room = MAX_HEAD_BYTES - this.headBytes;
+          if (n > room) return this.fail(i + room + 1, len);
+          this.headBytes += n;
+          i += n;
+          continue;
+        }
+      } else if (s == S_VALUE || s == S_URL_PATH || s == S_URL_QUERY) {
         // Most of a request's bytes are runs that change nothing but the count: a field
         // value's, a path's, a query's. They are taken in one go (the target's kept).
         let j = i;

@@ -172,7 +172,15 @@ export class Http1ResponseParser {
         }
         continue;
       }
-      if (s == S_REASON || (s == S_HEADER_VALUE && this.header == H_OTHER)) {
+      if (s == S_HEADER_NAME) {
+        let n = this.name.addRun(ptr + <usize>i, len - i);
+        if (n > 0) {
+          this.headBytes += n;
+          if (this.headBytes > MAX_RESPONSE_HEAD_BYTES) return this.fail(len);
+          i += n;
+          continue;
+        }
+      } else if (s == S_REASON || (s == S_HEADER_VALUE && this.header == H_OTHER)) {
         // runs that change nothing but the count (the reason phrase, a value no framing
         // depends on) are taken in one go
         let j = i;

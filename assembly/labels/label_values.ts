@@ -33,23 +33,28 @@ export const NO_ENDPOINT = "-";
 
 /** The words above: no client-derived value may equal one of them. */
 const RESERVED: string[] = [OTHER, NONE, UNKNOWN, NO_ENDPOINT];
+/** The length of the longest of them ("unknown"). */
+const LONGEST_RESERVED = 7;
 
 // ---------------------------------------------------------------- escaping client bytes
 
 /** The byte cannot appear raw in a label value. */
+@inline
 export function mustEscape(c: i32): bool {
   return c <= SP || c >= DEL || c == SEMICOLON || c == QUOTE || c == BACKSLASH || c == PERCENT || c == LEFT_BRACE || c == RIGHT_BRACE;
 }
 
+@inline
 function hexDigit(d: i32): u8 {
   return <u8>(d < 10 ? 48 + d : 55 + d);
 }
 
 /** Writes `c` at `out[at]` as `%XX`; returns the index after it. */
 export function writeEscaped(out: Uint8Array, at: i32, c: i32): i32 {
-  unchecked((out[at] = 37));
-  unchecked((out[at + 1] = hexDigit((c >> 4) & 15)));
-  unchecked((out[at + 2] = hexDigit(c & 15)));
+  let p = out.dataStart + <usize>at;
+  store<u8>(p, 37);
+  store<u8>(p, hexDigit((c >> 4) & 15), 1);
+  store<u8>(p, hexDigit(c & 15), 2);
   return at + 3;
 }
 
@@ -61,6 +66,7 @@ export function writeEscaped(out: Uint8Array, at: i32, c: i32): i32 {
  */
 export function finishEscaping(out: Uint8Array, len: i32): i32 {
   if (len > 0 && unchecked(out[len - 1]) == DOT) return writeEscaped(out, len - 1, DOT);
+  if (len > LONGEST_RESERVED) return len;
   for (let w = 0; w < RESERVED.length; w++) {
     let word = unchecked(RESERVED[w]);
     if (word.length != len) continue;
@@ -87,7 +93,7 @@ export function escapeBytes(ptr: usize, len: i32, out: Uint8Array, max: i32): i3
     let c = <i32>load<u8>(ptr + <usize>i);
     if (n + 3 > out.length) return -1;
     if (mustEscape(c)) n = writeEscaped(out, n, c);
-    else unchecked((out[n++] = <u8>c));
+    else store<u8>(out.dataStart + <usize>(n++), <u8>c);
   }
   n = finishEscaping(out, n);
   return n > max ? -1 : n;
