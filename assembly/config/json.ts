@@ -190,7 +190,7 @@ class JsonParser {
       let s = this.string();
       if (s === null) return null;
       let v = new JsonValue(JsonKind.String, start);
-      v.str = s!;
+      v.str = s;
       return v;
     }
     if (c == 45 /* - */ || isDigit(c)) return this.number();
@@ -239,9 +239,9 @@ class JsonParser {
       this.skipSpace();
       let v = this.value(depth);
       if (v === null) return null;
-      if (!obj.add(key!, v!)) {
+      if (!obj.add(key, v)) {
         this.pos = keyAt;
-        this.fail("duplicate key " + quote(key!));
+        this.fail("duplicate key " + quote(key));
         return null;
       }
       this.skipSpace();
@@ -272,7 +272,7 @@ class JsonParser {
     for (;;) {
       let v = this.value(depth);
       if (v === null) return null;
-      arr.items.push(v!);
+      arr.items.push(v);
       this.skipSpace();
       let c = this.at(this.pos);
       if (c == 93) {
