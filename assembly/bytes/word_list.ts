@@ -34,9 +34,9 @@ export class WordList {
     for (let w = 0; w < n; w++) {
       let start = unchecked(starts[w]);
       if (unchecked(starts[w + 1]) - 1 - start != len) continue;
-      let t = changetype<usize>(text) + (<usize>start << 1);
+      let t = changetype<usize>(text) + ((<usize>start) << 1);
       let k = 0;
-      while (k < len && <u32>load<u8>(p + <usize>k) == <u32>load<u16>(t + (<usize>k << 1))) k++;
+      while (k < len && <u32>load<u8>(p + <usize>k) == <u32>load<u16>(t + ((<usize>k) << 1))) k++;
       if (k == len) return w;
     }
     return -1;

@@ -25,7 +25,7 @@ export function bytesAre(buf: Uint8Array, start: i32, text: string): bool {
   let t = changetype<usize>(text);
   let n = text.length;
   for (let k = 0; k < n; k++) {
-    if (<u32>load<u8>(b + <usize>k) != <u32>load<u16>(t + (<usize>k << 1))) return false;
+    if (<u32>load<u8>(b + <usize>k) != <u32>load<u16>(t + ((<usize>k) << 1))) return false;
   }
   return true;
 }

@@ -641,15 +641,7 @@ export class Http1RequestParser {
       }
       case S_CHUNK_SIZE_WS: {
         if (c == SP || c == HTAB) return true;
-        if (c == CR) {
-          this.state = S_CHUNK_SIZE_LF;
-          return true;
-        }
-        if (c == SEMICOLON) {
-          this.state = S_CHUNK_EXT_START;
-          return true;
-        }
-        return false;
+        return this.chunkExtEnd(c); // `;` or CR, as after an extension
       }
       case S_CHUNK_DATA_CR: {
         if (c == LF) {

@@ -109,7 +109,8 @@ export function endpointLabel(p: usize, len: i32, truncated: bool, rules: Collap
       if ((rules.numbers && isNumberSegment(sp, sl)) || (rules.uuids && isUuidSegment(sp, sl))) {
         let ph = rules.placeholder;
         if (n + 1 + ph.length > limit) return -1;
-        store<u8>(out.dataStart + <usize>(n++), SLASH);
+        store<u8>(out.dataStart + <usize>n, SLASH);
+        n++;
         memory.copy(out.dataStart + <usize>n, ph.dataStart, <usize>ph.length);
         n += ph.length;
         seg = segEnd;
@@ -120,7 +121,10 @@ export function endpointLabel(p: usize, len: i32, truncated: bool, rules: Collap
       if (n + 3 > limit) return -1;
       let c = <i32>load<u8>(p + <usize>i);
       if (mustEscape(c)) n = writeEscaped(out, n, c);
-      else store<u8>(out.dataStart + <usize>(n++), <u8>c);
+      else {
+        store<u8>(out.dataStart + <usize>n, <u8>c);
+        n++;
+      }
     }
     seg = segEnd;
   }
@@ -144,7 +148,10 @@ export function hostLabel(p: usize, len: i32, truncated: bool, out: Uint8Array):
     let c = <i32>load<u8>(p + <usize>i);
     if (c >= 65 && c <= 90) c += 32;
     if (mustEscape(c)) n = writeEscaped(out, n, c);
-    else store<u8>(out.dataStart + <usize>(n++), <u8>c);
+    else {
+      store<u8>(out.dataStart + <usize>n, <u8>c);
+      n++;
+    }
   }
   n = finishEscaping(out, n);
   return n > MAX_ENDPOINT_BYTES ? -1 : n;

@@ -39,12 +39,10 @@ const LONGEST_RESERVED = 7;
 // ---------------------------------------------------------------- escaping client bytes
 
 /** The byte cannot appear raw in a label value. */
-@inline
 export function mustEscape(c: i32): bool {
   return c <= SP || c >= DEL || c == SEMICOLON || c == QUOTE || c == BACKSLASH || c == PERCENT || c == LEFT_BRACE || c == RIGHT_BRACE;
 }
 
-@inline
 function hexDigit(d: i32): u8 {
   return <u8>(d < 10 ? 48 + d : 55 + d);
 }
@@ -93,7 +91,10 @@ export function escapeBytes(ptr: usize, len: i32, out: Uint8Array, max: i32): i3
     let c = <i32>load<u8>(ptr + <usize>i);
     if (n + 3 > out.length) return -1;
     if (mustEscape(c)) n = writeEscaped(out, n, c);
-    else store<u8>(out.dataStart + <usize>(n++), <u8>c);
+    else {
+      store<u8>(out.dataStart + <usize>n, <u8>c);
+      n++;
+    }
   }
   n = finishEscaping(out, n);
   return n > max ? -1 : n;

@@ -12,6 +12,7 @@
 // clients byte by byte.
 
 import { beforeAll, describe, expect, test } from "vitest";
+import { alpnLabel } from "../harness/labels.js";
 import { useEnvoy } from "../harness/use_envoy.js";
 import type { Sample } from "../harness/prometheus.js";
 import { curlTls, runTlsClientCase, TLS_CLIENT_CASES, type TlsClientCase } from "../harness/tls_clients.js";
@@ -71,49 +72,9 @@ function sameSeries(a: Record<string, number>, b: Record<string, number>): boole
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-/** ALPN ids registered with IANA (the label policy keeps these; assembly/labels/label_values.ts). */
-const REGISTERED_ALPN = new Set([
-  "http/0.9",
-  "http/1.0",
-  "http/1.1",
-  "spdy/1",
-  "spdy/2",
-  "spdy/3",
-  "stun.turn",
-  "stun.nat-discovery",
-  "h2",
-  "h2c",
-  "webrtc",
-  "c-webrtc",
-  "ftp",
-  "imap",
-  "pop3",
-  "managesieve",
-  "coap",
-  "xmpp-client",
-  "xmpp-server",
-  "acme-tls/1",
-  "mqtt",
-  "dot",
-  "ntske/1",
-  "sunrpc",
-  "h3",
-  "smb",
-  "irc",
-  "nntp",
-  "nnsp",
-  "doq",
-  "sip/2",
-  "tds/8.0",
-  "dicom",
-  "postgresql",
-  "radius/1.0",
-  "radius/1.1",
-]);
-
 /** The sitio series one client's connection must add: `rx`/`tx` are the bytes Envoy's tcp_proxy counted for it. */
 function expectedSitio(c: TlsClientCase, rx: number, tx: number): Record<string, number> {
-  const alpn = c.alpn === null ? "none" : REGISTERED_ALPN.has(c.alpn[0]) ? c.alpn[0] : "other";
+  const alpn = alpnLabel(c.alpn === null ? null : c.alpn[0]);
   // `localhost` was admitted before the cases ran (beforeAll); every other name by its own ServerHello
   const sni = c.sni === null ? "none" : c.sni.toLowerCase();
   const out: Record<string, number> = {

@@ -63,3 +63,16 @@ export function endpointLabel(url: string): string {
   const out = escapeLabel(endpointPath(url));
   return out.length > MAX_ENDPOINT_BYTES ? "other" : out;
 }
+
+/** ALPN protocol ids registered with IANA: the label policy keeps these (assembly/labels/label_values.ts ALPN_IDS). */
+const REGISTERED_ALPN = new Set(
+  "http/0.9,http/1.0,http/1.1,spdy/1,spdy/2,spdy/3,stun.turn,stun.nat-discovery,h2,h2c,webrtc,c-webrtc,ftp,imap,pop3,managesieve,coap,xmpp-client,xmpp-server,acme-tls/1,mqtt,dot,ntske/1,sunrpc,h3,smb,irc,nntp,nnsp,doq,sip/2,tds/8.0,dicom,postgresql,radius/1.0,radius/1.1".split(
+    ",",
+  ),
+);
+
+/** sitio's `alpn` label of a client's first offered ALPN protocol (null: it offered none). */
+export function alpnLabel(first: string | null): string {
+  if (first === null) return "none";
+  return REGISTERED_ALPN.has(first) ? first : "other";
+}
