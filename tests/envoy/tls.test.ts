@@ -8,8 +8,9 @@
 // sitio's series change by exactly that client's connection, handshake,
 // duration sample and bytes (the same bytes Envoy's tcp_proxy counted). A
 // TLS 1.1-only client is refused with an alert, which sitio counts as a
-// failure. tests/host/tls.test.ts checks the captured flights of the same
-// clients byte by byte.
+// failure; so are HTTP bytes, a ClientHello cut short by the client and a
+// malformed one, each passed on to the service untouched. tests/host/tls.test.ts
+// checks the captured flights of the same clients byte by byte.
 
 import { beforeAll, describe, expect, test } from "vitest";
 import { alpnLabel } from "../harness/labels.js";
@@ -17,6 +18,8 @@ import { useEnvoy } from "../harness/use_envoy.js";
 import type { Sample } from "../harness/prometheus.js";
 import { curlTls, runTlsClientCase, TLS_CLIENT_CASES, type TlsClientCase } from "../harness/tls_clients.js";
 import { SPLIT_CLIENT_HELLO } from "../harness/tls_relay.js";
+import { loadTlsCorpus } from "../harness/tls_corpus.js";
+import { rawExchange } from "../harness/traffic.js";
 
 const envoy = useEnvoy({ name: "tls-clients" });
 
@@ -39,6 +42,8 @@ function counters(s: Sample[]) {
     // what Envoy read from the TLS service: what passed sitio on its way to the client (the client may
     // close before all of it is written, e.g. the server's close_notify, so not the listener's tx count)
     txBytes: sum("envoy_cluster_upstream_cx_rx_bytes_total", { envoy_cluster_name: "tls_service" }),
+    // what Envoy wrote to the TLS service: the client's bytes after sitio
+    serviceRxBytes: sum("envoy_cluster_upstream_cx_tx_bytes_total", { envoy_cluster_name: "tls_service" }),
   };
 }
 
@@ -168,7 +173,7 @@ describe("real TLS clients through the :18443 listener, sitio's TLS codec on it"
       return d.passThrough === want.passThrough && d.handshakes + d.errors === want.handshakes + want.errors && d.responses === want.responses;
     }, `${c.name}: one connection through web_tls`);
     const got = delta(before, counters(after));
-    expect({ ...got, rxBytes: 0, txBytes: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0 });
+    expect({ ...got, rxBytes: 0, txBytes: 0, serviceRxBytes: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0, serviceRxBytes: 0 });
     // sitio: exactly this connection, its bytes as Envoy counted them (published at sitio's tick, the duration at Envoy's merge)
     const wantSitio = expectedSitio(c, got.rxBytes, got.txBytes);
     const sitioAfter = await envoy
@@ -181,5 +186,46 @@ describe("real TLS clients through the :18443 listener, sitio's TLS codec on it"
         .join(", ")}`,
     );
     console.log(`${c.name}: ${ms.toFixed(0)} ms, ${"failed" in result ? "refused" : `${result.version} ${result.alpn ?? "(no ALPN)"}`}`);
+  });
+});
+
+describe("bytes that are not a finished handshake, through the :18443 listener", () => {
+  const curl = loadTlsCorpus().find((c) => c.name === "curl-default")!;
+  const malformed = Buffer.from(curl.clientBytes);
+  // record header (5), message type and length (4), legacy_version (2), random (32): then the session id's length, at most 32
+  malformed[5 + 4 + 2 + 32] = 33;
+  const cases = [
+    { name: "HTTP bytes on the TLS port", bytes: Buffer.from("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"), reason: "not_tls", unparsed: true },
+    { name: "a ClientHello cut short by the client's close", bytes: curl.clientBytes.subarray(0, 100), reason: "incomplete", unparsed: false },
+    { name: "a ClientHello whose session id length breaks the format", bytes: malformed, reason: "malformed", unparsed: true },
+  ];
+
+  test.each(cases)("$name: one failure, reason $reason, every byte passed to the service", async ({ bytes, reason, unparsed }) => {
+    const first = await envoy.settle();
+    const before = counters(first);
+    const sitioBefore = sitio(first);
+    await rawExchange(envoy.port(18443), [bytes], { halfClose: true, idleMs: 2000 });
+    const after = await envoy.waitForStats(
+      (s) => delta(before, counters(s)).passThrough === 1 && delta(before, counters(s)).serviceRxBytes === bytes.length,
+      `${reason}: the connection through web_tls`,
+    );
+    const got = delta(before, counters(after));
+    expect(got.handshakes).toBe(0);
+    expect(got.serviceRxBytes).toBe(bytes.length);
+    const want: Record<string, number> = {
+      [`sitio_tls_handshake_failures_total{reason="${reason}"}`]: 1,
+      "sitio_tcp_rx_bytes_total{}": bytes.length,
+    };
+    if (got.txBytes > 0) want["sitio_tcp_tx_bytes_total{}"] = got.txBytes;
+    if (unparsed) want["sitio_tcp_unparsed_bytes_total{}"] = bytes.length;
+    const sitioAfter = await envoy
+      .waitForStats((s) => sameSeries(seriesDelta(sitioBefore, sitio(s)), want), `${reason}: sitio's series`)
+      .catch(async () => envoy.scrape());
+    expect(seriesDelta(sitioBefore, sitio(sitioAfter))).toEqual(want);
+    console.log(
+      `${reason}: ${bytes.length} bytes in, ${got.txBytes} back; sitio ${Object.entries(want)
+        .map(([k, v]) => `${k} +${v}`)
+        .join(", ")}`,
+    );
   });
 });

@@ -6,6 +6,8 @@ import { shippedPorts } from "../harness/envoy.js";
 import { httpRequest } from "../harness/traffic.js";
 import { FooClient } from "../harness/foo_client.js";
 import { nodeTls } from "../harness/tls_clients.js";
+import { ExampleClient, grpc } from "../harness/grpc_client.js";
+import { rawExchange } from "../harness/traffic.js";
 import { series, type Sample } from "../harness/prometheus.js";
 
 const shipped = new Set(shippedPorts());
@@ -31,6 +33,31 @@ export async function driveTls(port: number): Promise<Tally> {
   }
   return tally;
 }
+
+/** An HTTP request sent to the TLS listener: one handshake failure (reason not_tls) per call. */
+export async function driveNotTls(port: number): Promise<void> {
+  await rawExchange(port, ["GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"], { halfClose: true, idleMs: 1000 });
+}
+
+/**
+ * gRPC calls per round to :18080 (the shipped route to grpc_service, which must be the harness's
+ * example gRPC server), in this order: a successful call of each method admits it, so the
+ * failing one counts under its method too. Returns "method code" → count.
+ */
+export async function driveGrpc(port: number): Promise<Tally> {
+  const client = new ExampleClient(port);
+  const tally: Tally = new Map();
+  try {
+    for (let i = 0; i < 2; i++) add(tally, `Unary ${(await client.unary({ name: "prometheus" })).code}`);
+    add(tally, `Stream ${(await client.stream({ name: "prometheus", count: 2 })).code}`);
+    add(tally, `Unary ${(await client.unary({ fail_with: grpc.status.NOT_FOUND })).code}`);
+  } finally {
+    client.close();
+  }
+  return tally;
+}
+/** The calls driveGrpc makes per round. */
+export const GRPC_CALLS = 4;
 
 /** Path → requests per round to :18000. The example service answers 200 on "/" and "/api/items", 404 elsewhere. */
 export const WEB_MIX: Record<string, number> = { "/": 3, "/api/items": 2, "/missing": 1 };

@@ -1,7 +1,7 @@
 // sitio through a real Prometheus (started by scripts/test_prometheus.sh's checks, on free
 // ports): Prometheus scrapes the harness Envoy's /stats/prometheus, and the sitio series come
 // out of its HTTP API with their labels and values intact, usable with rate() and
-// histogram_quantile(); every query of envoy/sitio-dashboard.json returns data;
+// histogram_quantile() (requests, Foo messages, gRPC calls, TLS handshakes); every query of envoy/sitio-dashboard.json returns data;
 // `promtool check metrics` parses a scrape; the same for the hostile request targets of
 // tests/envoy/exposition.test.ts, through a second Envoy.
 
@@ -15,7 +15,25 @@ import { HOSTILE_TARGETS, l7TargetOf, sendTargets, startAnsweringUpstream } from
 import type { ScriptedUpstream } from "../harness/scripted_upstream.js";
 import { startFooServer, type FooServer } from "../harness/foo_server.js";
 import { startPrometheus, type Prometheus, type PromResult } from "../harness/prometheus_server.js";
-import { FOO, FOO_MESSAGES, HTTP, HTTP_MIX, WEB, WEB_MIX, byLabel, driveFoo, driveHttpMix, total } from "./listeners.js";
+import { startGrpcServer, type GrpcServer } from "../harness/grpc_server.js";
+import {
+  FOO,
+  FOO_MESSAGES,
+  GRPC_CALLS,
+  HTTP,
+  HTTP_MIX,
+  TLS,
+  TLS_NAMES,
+  WEB,
+  WEB_MIX,
+  byLabel,
+  driveFoo,
+  driveGrpc,
+  driveHttpMix,
+  driveNotTls,
+  driveTls,
+  total,
+} from "./listeners.js";
 
 const DASHBOARD = join(ROOT, "envoy/sitio-dashboard.json");
 const ROUNDS = 2;
@@ -23,6 +41,7 @@ const ROUNDS = 2;
 let envoy: Envoy;
 let prometheus: Prometheus;
 let fooServer: FooServer | undefined;
+let grpcServer: GrpcServer | undefined;
 
 const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) => a + b, 0);
 
@@ -30,7 +49,15 @@ const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) =>
 async function driveEveryListener(): Promise<void> {
   await driveHttpMix(envoy.port(WEB), WEB_MIX);
   if (FOO !== undefined) await driveFoo(envoy.port(FOO), FOO_MESSAGES);
-  if (HTTP !== undefined) await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
+  if (HTTP !== undefined) {
+    await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
+    const calls = await driveGrpc(envoy.port(HTTP));
+    if (calls.get("Unary 0") !== 2 || calls.get("Stream 0") !== 1 || calls.get("Unary 5") !== 1) throw new Error(`gRPC calls: ${JSON.stringify([...calls])}`);
+  }
+  if (TLS !== undefined) {
+    await driveTls(envoy.port(TLS));
+    await driveNotTls(envoy.port(TLS));
+  }
 }
 
 /** What sitio must have counted after `round` rounds: expression for Prometheus, check for Envoy's scrape. */
@@ -38,6 +65,13 @@ const counts = (round: number) => [
   { expr: `sum(sitio_tcp_requests_total{plugin="sitio_web"})`, n: round * sum(WEB_MIX) },
   ...(FOO !== undefined ? [{ expr: `sum(sitio_tcp_responses_total{plugin="sitio_foo"})`, n: round * FOO_MESSAGES }] : []),
   ...(HTTP !== undefined ? [{ expr: `sum(sitio_http_requests_total{plugin="sitio_http"})`, n: round * sum(HTTP_MIX) }] : []),
+  ...(HTTP !== undefined ? [{ expr: `sum(sitio_grpc_requests_total{plugin="sitio_http"})`, n: round * GRPC_CALLS }] : []),
+  ...(TLS !== undefined
+    ? [
+        { expr: `sum(sitio_tls_handshakes_total{plugin="sitio_tls"})`, n: round * TLS_NAMES.length },
+        { expr: `sum(sitio_tls_handshake_failures_total{plugin="sitio_tls"})`, n: round },
+      ]
+    : []),
 ];
 const envoyTotal = (s: Sample[], expr: string) => {
   const [, name, plugin] = /^sum\((\w+)\{plugin="(\w+)"\}\)$/.exec(expr)!;
@@ -55,7 +89,8 @@ function seriesKey(name: string, labels: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  envoy = await startEnvoy({ name: "prometheus" });
+  grpcServer = await startGrpcServer({ port: 0 });
+  envoy = await startEnvoy({ name: "prometheus", upstreams: { grpc_service: grpcServer.port } });
   if (FOO !== undefined) fooServer = await startFooServer({ port: envoy.port(8098) });
   prometheus = await startPrometheus({ name: "prometheus", targets: [envoy.admin.replace("http://", "")] });
   // Two rounds with a scrape in between, so rate() has two points that differ.
@@ -74,6 +109,7 @@ afterAll(async () => {
   await prometheus?.stop();
   await envoy?.stop();
   await fooServer?.close();
+  await grpcServer?.close();
 });
 
 describe("Prometheus scraping Envoy's /stats/prometheus", () => {
@@ -104,27 +140,38 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
   });
 
   const histograms = [
-    { name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_web", endpoints: Object.keys(byLabel(WEB_MIX)) },
-    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", endpoints: ["-"] }] : []),
-    ...(HTTP !== undefined ? [{ name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", endpoints: Object.keys(byLabel(HTTP_MIX)) }] : []),
+    { name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_web", by: "endpoint", values: Object.keys(byLabel(WEB_MIX)) },
+    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", by: "endpoint", values: ["-"] }] : []),
+    ...(HTTP !== undefined
+      ? [
+          { name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", by: "endpoint", values: Object.keys(byLabel(HTTP_MIX)) },
+          {
+            name: "sitio_grpc_request_duration_microsecond",
+            plugin: "sitio_http",
+            by: "endpoint",
+            values: ["/sitio.example.Example/Unary", "/sitio.example.Example/Stream"],
+          },
+        ]
+      : []),
+    ...(TLS !== undefined ? [{ name: "sitio_tls_handshake_duration_microsecond", plugin: "sitio_tls", by: "sni", values: TLS_NAMES }] : []),
   ];
   test.each(histograms)(
-    "latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per endpoint",
-    async ({ name, plugin, endpoints }) => {
+    "latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per $by",
+    async ({ name, plugin, by, values }) => {
       const q = async (p: number) =>
         Object.fromEntries(
-          (await prometheus.query(`histogram_quantile(${p}, sum by (le, endpoint) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [
-            x.metric.endpoint,
+          (await prometheus.query(`histogram_quantile(${p}, sum by (le, ${by}) (rate(${name}_bucket{plugin="${plugin}"}[1m])))`)).map((x) => [
+            x.metric[by],
             Number(x.value[1]),
           ]),
         );
       const [p50, p99] = [await q(0.5), await q(0.99)];
-      expect(Object.keys(p99).sort()).toEqual([...endpoints].sort());
-      for (const endpoint of endpoints) {
-        expect(Number.isFinite(p50[endpoint]), `p50 of ${endpoint}: ${p50[endpoint]}`).toBe(true);
-        expect(p99[endpoint], `p99 of ${endpoint}`).toBeGreaterThan(0);
-        expect(p50[endpoint]).toBeLessThanOrEqual(p99[endpoint]);
-        expect(p99[endpoint], "the local example service answers well within a second (µs)").toBeLessThan(1_000_000);
+      expect(Object.keys(p99).sort()).toEqual([...values].sort());
+      for (const v of values) {
+        expect(Number.isFinite(p50[v]), `p50 of ${v}: ${p50[v]}`).toBe(true);
+        expect(p99[v], `p99 of ${v}`).toBeGreaterThan(0);
+        expect(p50[v]).toBeLessThanOrEqual(p99[v]);
+        expect(p99[v], "the local example services answer well within a second (µs)").toBeLessThan(1_000_000);
       }
     },
   );
