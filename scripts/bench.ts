@@ -22,7 +22,8 @@
 // only read what sitio reads) and build/sitio.wasm, side by side
 // (scripts/bench/profile.ts; docs/performance.md, "Profile: instructions per
 // request"). Needs valgrind. With --only l4,l7, --requests N (2000),
-// --warmup N (1000), --idle-seconds S (10), --wasm NAME=FILE (repeatable: more
+// --warmup N (1000), --idle-seconds S (10), --close (each request on a new
+// connection: the profile of a new connection), --wasm NAME=FILE (repeatable: more
 // modules in the same run, e.g. a build of an older commit), --config FILE
 // (every variant cut from that config instead of envoy/envoy.yaml, e.g. the
 // older commit's), --out file.json (default bench/results/<commit>-profile.json).
@@ -57,6 +58,7 @@ interface Options {
   requests: number;
   warmup: number;
   idleSeconds: number;
+  close: boolean;
   wasm: { name: string; file: string }[];
   config: string | null;
 }
@@ -76,6 +78,7 @@ function parseOptions(argv: string[]): Options {
     requests: 2000,
     warmup: 1000,
     idleSeconds: 10,
+    close: false,
     wasm: [],
     config: null,
   };
@@ -124,6 +127,9 @@ function parseOptions(argv: string[]): Options {
       case "--config":
         o.config = value();
         break;
+      case "--close":
+        o.close = true;
+        break;
       case "--wasm": {
         // NAME=FILE, or FILE (named after the file)
         const v = value();
@@ -139,8 +145,8 @@ function parseOptions(argv: string[]): Options {
         throw new Error(`unknown option ${argv[i]} (see the header of scripts/bench.ts)`);
     }
   }
-  if (!o.profile && (o.wasm.length > 0 || argv.some((a) => ["--requests", "--warmup", "--idle-seconds", "--config"].includes(a)))) {
-    throw new Error("--requests, --warmup, --idle-seconds, --wasm and --config go with --profile");
+  if (!o.profile && (o.wasm.length > 0 || argv.some((a) => ["--requests", "--warmup", "--idle-seconds", "--config", "--close"].includes(a)))) {
+    throw new Error("--requests, --warmup, --idle-seconds, --close, --wasm and --config go with --profile");
   }
   return o;
 }
@@ -401,7 +407,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (o.profile) {
     const only = new Set([...o.only].filter((k) => k !== "conn"));
-    return runProfile({ only, requests: o.requests, warmup: o.warmup, idleSeconds: o.idleSeconds, wasm: o.wasm, config: o.config, out: o.out });
+    return runProfile({ only, requests: o.requests, warmup: o.warmup, idleSeconds: o.idleSeconds, close: o.close, wasm: o.wasm, config: o.config, out: o.out });
   }
   const missing = await checkWrk();
   if (missing) throw new Error(missing);

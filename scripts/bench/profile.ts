@@ -26,7 +26,8 @@
 // between a zero of the counters and a dump: first --idle-seconds with no
 // traffic, which measures the background (timers; sitio's 1 s tick, on the
 // main thread and the worker), then exactly --requests requests (wrk, one
-// keep-alive connection, GET /). Envoy's own counters say how many requests it
+// keep-alive connection, GET /; with --close each request on a connection of
+// its own). Envoy's own counters say how many requests it
 // served; they must equal --requests. The background per second is taken out
 // of the load window's count in proportion to its length, so the figure is per
 // request and not per second of valgrind's slowness.
@@ -57,6 +58,8 @@ export interface ProfileOptions {
   warmup: number;
   /** Length of the idle window that measures the background. */
   idleSeconds: number;
+  /** --close: every request on a new connection (Connection: close), so the figure is per new connection. */
+  close: boolean;
   /** Extra modules: --wasm NAME=FILE. */
   wasm: { name: string; file: string }[];
   /** The config every variant is cut from (--config; default envoy/envoy.yaml). */
@@ -266,7 +269,7 @@ async function measure(
     // Under callgrind Envoy serves a few hundred requests a second at most: generous bounds.
     const bound = (n: number) => Math.max(120, Math.ceil(n / 5));
     await instrumentation(pid, true);
-    const warm = await runWrkRequests(url, o.warmup, bound(o.warmup));
+    const warm = await runWrkRequests(url, o.warmup, bound(o.warmup), o.close);
     checkErrors(warm, `${listener.name} ${variant.name} warm-up`);
 
     // The idle window first: this config flushes stats only when the admin asks (stats_flush_on_admin), and
@@ -283,7 +286,7 @@ async function measure(
 
     await zero(pid);
     const t1 = performance.now();
-    const wrk = await runWrkRequests(url, o.requests, bound(o.requests));
+    const wrk = await runWrkRequests(url, o.requests, bound(o.requests), o.close);
     // wrk has seen its last response; its connection's close is handled inside the window too.
     await sleep(500);
     await dump(pid);
@@ -431,7 +434,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   }
   for (const n of notes) log(n);
   log(
-    `sitio profile: callgrind, ${o.requests} requests per variant after ${o.warmup} to warm up, one keep-alive connection, GET /; background from ${o.idleSeconds} s idle; dumps in ${relative(process.cwd(), dir)}`,
+    `sitio profile: callgrind, ${o.requests} requests per variant after ${o.warmup} to warm up, ${o.close ? "each on a new connection (Connection: close)" : "one keep-alive connection"}, GET /; background from ${o.idleSeconds} s idle; dumps in ${relative(process.cwd(), dir)}`,
   );
 
   const results: ListenerResult[] = [];
@@ -481,7 +484,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   const lines: string[] = [];
   lines.push(`sitio ${sha}${dirty ? "+changes" : ""}: instructions per request (callgrind; Envoy ${envoyVersion()}, one worker, ${configName})`);
   lines.push(
-    `${fmt(o.requests, 0)} keep-alive requests per variant on one connection after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`,
+    `${fmt(o.requests, 0)} ${o.close ? "requests per variant, each on a new connection (Connection: close)," : "keep-alive requests per variant on one connection"} after ${fmt(o.warmup, 0)} to warm up; background (${o.idleSeconds} s idle) taken out`,
   );
   lines.push(
     "columns: self instructions in Envoy's binary (V8 included) but not its tcmalloc, in tcmalloc, in code V8 compiled from the wasm module (JIT), in libc, elsewhere",
@@ -517,7 +520,7 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   console.log("\n" + lines.join("\n"));
 
   // ---- the JSON, next to bench.ts's (one file per commit)
-  const out = o.out ?? join(ROOT, "bench/results", `${sha}${dirty ? "-dirty" : ""}-profile.json`);
+  const out = o.out ?? join(ROOT, "bench/results", `${sha}${dirty ? "-dirty" : ""}-profile${o.close ? "-close" : ""}.json`);
   mkdirSync(join(out, ".."), { recursive: true });
   const result = {
     kind: "profile",

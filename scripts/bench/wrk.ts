@@ -50,10 +50,13 @@ export function runWrk(load: WrkLoad): Promise<WrkResult> {
 /**
  * Exactly `requests` requests, one after another on one keep-alive connection
  * (one thread), then wrk is told to stop (wrk_count.lua); no request is in
- * flight when this resolves. `timeoutSeconds` bounds the whole run.
+ * flight when this resolves. `timeoutSeconds` bounds the whole run. With
+ * `close`, each request says `Connection: close`: the service closes after its
+ * response and wrk opens a new connection for the next one.
  */
-export function runWrkRequests(url: string, requests: number, timeoutSeconds: number): Promise<WrkResult> {
-  const args = ["-t", "1", "-c", "1", "-d", `${timeoutSeconds}s`, "--timeout", "30s", "-s", COUNT, url, "--", String(requests)];
+export function runWrkRequests(url: string, requests: number, timeoutSeconds: number, close = false): Promise<WrkResult> {
+  const header = close ? ["-H", "Connection: close"] : [];
+  const args = ["-t", "1", "-c", "1", "-d", `${timeoutSeconds}s`, "--timeout", "30s", ...header, "-s", COUNT, url, "--", String(requests)];
   return new Promise((ok, fail) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
