@@ -196,6 +196,31 @@ describe("gRPC through the HTTP filter", () => {
     while (calls() - hooks < 3 && Date.now() < deadline) await sleep(50);
     expect(calls() - hooks).toBe(3);
   });
+
+  test("a client's reset mid-stream: code 8 (cancel) is CANCELLED; code 0 (no error) gets no flag from Envoy and is unknown", async () => {
+    // a Stream call for 100 replies 50 ms apart (Call: delay_ms = 3 → 50, count = 4 → 100), reset after its first reply
+    const call = Buffer.from([0, 0, 0, 0, 4, 0x18, 50, 0x20, 100]);
+    const session = http2.connect(`http://127.0.0.1:${envoy.port(18080)}`);
+    session.on("error", () => {});
+    const resetAfterFirstReply = (code: number) =>
+      new Promise<void>((ok) => {
+        const r = session.request({ ":method": "POST", ":path": STREAM, "content-type": "application/grpc", te: "trailers" });
+        r.on("error", () => {});
+        r.once("data", () => r.close(code));
+        r.on("close", () => ok());
+        r.end(call);
+      });
+    try {
+      const before = await envoy.settle();
+      for (let i = 0; i < 2; i++) await resetAfterFirstReply(http2.constants.NGHTTP2_CANCEL);
+      await resetAfterFirstReply(http2.constants.NGHTTP2_NO_ERROR);
+      const want = { [`${STREAM} CANCELLED`]: 2, [`${STREAM} unknown`]: 1 };
+      const after = await settle((s) => same(grpcDelta(s, before), want), "three reset calls counted");
+      expect(grpcDelta(after, before)).toEqual(want);
+    } finally {
+      session.close();
+    }
+  });
 });
 
 describe("HTTP/2 without gRPC (h2c, prior knowledge)", () => {
