@@ -44,6 +44,10 @@ function counters(s: Sample[]) {
     txBytes: sum("envoy_cluster_upstream_cx_rx_bytes_total", { envoy_cluster_name: "tls_service" }),
     // what Envoy wrote to the TLS service: the client's bytes after sitio
     serviceRxBytes: sum("envoy_cluster_upstream_cx_tx_bytes_total", { envoy_cluster_name: "tls_service" }),
+    // connections still open through the pass-through listener, either side: the byte counts are final at 0
+    open:
+      sum("envoy_listener_downstream_cx_active", { envoy_listener_address: `0.0.0.0_${envoy.port(18443)}` }) +
+      sum("envoy_cluster_upstream_cx_active", { envoy_cluster_name: "tls_service" }),
   };
 }
 
@@ -170,10 +174,15 @@ describe("real TLS clients through the :18443 listener, sitio's TLS codec on it"
     const want = expectedDelta(c);
     const after = await envoy.waitForStats((s) => {
       const d = delta(before, counters(s));
-      return d.passThrough === want.passThrough && d.handshakes + d.errors === want.handshakes + want.errors && d.responses === want.responses;
+      return (
+        d.passThrough === want.passThrough &&
+        d.handshakes + d.errors === want.handshakes + want.errors &&
+        d.responses === want.responses &&
+        counters(s).open === 0
+      );
     }, `${c.name}: one connection through web_tls`);
     const got = delta(before, counters(after));
-    expect({ ...got, rxBytes: 0, txBytes: 0, serviceRxBytes: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0, serviceRxBytes: 0 });
+    expect({ ...got, rxBytes: 0, txBytes: 0, serviceRxBytes: 0, open: 0 }).toEqual({ ...want, rxBytes: 0, txBytes: 0, serviceRxBytes: 0, open: 0 });
     // sitio: exactly this connection, its bytes as Envoy counted them (published at sitio's tick, the duration at Envoy's merge)
     const wantSitio = expectedSitio(c, got.rxBytes, got.txBytes);
     const sitioAfter = await envoy
@@ -206,7 +215,7 @@ describe("bytes that are not a finished handshake, through the :18443 listener",
     const sitioBefore = sitio(first);
     await rawExchange(envoy.port(18443), [bytes], { halfClose: true, idleMs: 2000 });
     const after = await envoy.waitForStats(
-      (s) => delta(before, counters(s)).passThrough === 1 && delta(before, counters(s)).serviceRxBytes === bytes.length,
+      (s) => delta(before, counters(s)).passThrough === 1 && delta(before, counters(s)).serviceRxBytes === bytes.length && counters(s).open === 0,
       `${reason}: the connection through web_tls`,
     );
     const got = delta(before, counters(after));
