@@ -7,10 +7,11 @@
 // replies to malformed requests take no slot either. Two workers (the
 // default), so the cap and the admitted set are the ones shared by both VMs.
 
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { DEFAULT_WORKERS, SHIPPED_CONFIG, freePort } from "../harness/envoy.js";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { DEFAULT_WORKERS, SHIPPED_CONFIG } from "../harness/envoy.js";
 import { series, type Sample } from "../harness/prometheus.js";
 import { countResponses, rawExchange } from "../harness/traffic.js";
 import { KeepAliveConnection } from "../harness/keepalive.js";
@@ -143,13 +144,23 @@ test("the junk outnumbers the shipped cap of every plugin, so a slot taken by ju
 });
 
 describe("L7: Envoy's own 5xx is no evidence either", () => {
-  // web_service points at a port where nothing listens yet: the router answers 503 itself
-  // (response_code_details `upstream_reset_before_response_started{…}`, not `via_upstream`),
-  // a status that would admit an endpoint if it came from the service.
-  let upstreamPort = 0;
+  // web_service points at a port that resets every connection until the service is "up": the router
+  // answers 503 itself (response_code_details `upstream_reset_before_response_started{…}`, not
+  // `via_upstream`), a status that would admit an endpoint if it came from the service. The port stays
+  // bound all along, so no other test's listener can be handed it (a port left free once was).
+  let up = false;
+  const service = createServer((req, res) => res.end("up\n"));
+  const gate = createNetServer((socket) => {
+    if (up) service.emit("connection", socket);
+    else socket.resetAndDestroy();
+  });
   const dead = useEnvoy(async () => {
-    upstreamPort = await freePort();
-    return { name: "admission-503", upstreams: { web_service: upstreamPort } };
+    await new Promise<void>((ok) => gate.listen(0, "127.0.0.1", ok));
+    return { name: "admission-503", upstreams: { web_service: (gate.address() as AddressInfo).port } };
+  });
+  afterAll(async () => {
+    service.closeAllConnections();
+    await new Promise<void>((ok) => gate.close(() => ok()));
   });
   const REQS = "sitio_http_requests_total";
   const PLUGIN = "sitio_http";
@@ -163,13 +174,11 @@ describe("L7: Envoy's own 5xx is no evidence either", () => {
       `${REQS}{method="GET",endpoint="other",status="503",plugin="${PLUGIN}"} ${paths.length}`,
     ]);
 
-    const server = createServer((req, res) => res.end("up\n"));
-    await new Promise<void>((ok) => server.listen(upstreamPort, "127.0.0.1", ok));
+    up = true;
     try {
       expect(await sendAll(port, ["/api/down-0", "/api/down-1"])).toEqual([200, 200]);
     } finally {
-      await new Promise<void>((ok) => server.close(() => ok()));
-      server.closeAllConnections();
+      up = false;
     }
     const after = await dead.waitForStats((x) => total(series(x, REQS, { plugin: PLUGIN })) === paths.length + 2, "the 200s counted");
     expect(byEndpoint(after, REQS, PLUGIN)).toEqual({ other: paths.length, "/api/down-0": 1, "/api/down-1": 1 });
