@@ -33,26 +33,24 @@ export const ENDPOINT_OTHER: i32 = -1;
 /** `endpointIndex`: the endpoint is not admitted yet. */
 export const ENDPOINT_CANDIDATE: i32 = -2;
 
-export class HttpMetrics {
-  private plugin: string;
-  readonly custom404: u32;
+/**
+ * One table of L7 endpoints (HTTP paths, or gRPC methods): a request's `:path`
+ * through the plugin's collapse rules to an index, and the admission of the
+ * last one found not admitted yet.
+ */
+class PathEndpoints {
   private rules: CollapseRules;
-  private endpoints: EndpointTable;
-  private byEndpoint: Array<SeriesByMethod | null> = [];
-  private other: SeriesByMethod = new SeriesByMethod();
+  private table: EndpointTable;
   private candidateLength: i32 = 0;
 
-  constructor(rootId: string, plugin: string, config: Config) {
-    this.plugin = plugin;
-    this.custom404 = HTTP_CUSTOM_404_TOTAL.series([plugin]);
+  constructor(scope: string, config: Config) {
     this.rules = collapseRules(config);
-    this.endpoints = new EndpointTable(rootId + "/" + plugin, config.maxEndpoints);
+    this.table = new EndpointTable(scope, config.maxEndpoints);
   }
 
-  /** A new configuration for the same plugin (series already defined stay as they are). */
   reconfigure(config: Config): void {
     this.rules = collapseRules(config);
-    this.endpoints.reconfigure(config.maxEndpoints);
+    this.table.reconfigure(config.maxEndpoints);
   }
 
   /**
@@ -61,20 +59,53 @@ export class HttpMetrics {
    * have a series of its own, or ENDPOINT_CANDIDATE when it is not admitted yet
    * (`admitCandidate` lets it in).
    */
-  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
+  index(p: usize, len: i32, truncated: bool): i32 {
     if (len == 0) return ENDPOINT_OTHER; // no :path: Envoy refused the request before parsing it
     len = endpointLabel(p, len, truncated, this.rules, labelBuffer);
     if (len < 0) return ENDPOINT_OTHER;
-    let i = this.endpoints.find(labelBuffer, len);
+    let i = this.table.find(labelBuffer, len);
     if (i >= 0) return i;
     this.candidateLength = len;
     return ENDPOINT_CANDIDATE;
   }
 
-  /** Admits the endpoint `endpointIndex` just found not admitted (the caller has the evidence); its index, or ENDPOINT_OTHER when the cap is reached. */
+  /** Admits the endpoint `index` just found not admitted (the caller has the evidence); its index, or ENDPOINT_OTHER when the cap is reached. */
   admitCandidate(): i32 {
-    let i = this.endpoints.admit(labelBuffer, this.candidateLength);
+    let i = this.table.admit(labelBuffer, this.candidateLength);
     return i >= 0 ? i : ENDPOINT_OTHER;
+  }
+
+  label(index: i32): string {
+    return this.table.label(index);
+  }
+}
+
+export class HttpMetrics {
+  private plugin: string;
+  readonly custom404: u32;
+  private endpoints: PathEndpoints;
+  private byEndpoint: Array<SeriesByMethod | null> = [];
+  private other: SeriesByMethod = new SeriesByMethod();
+
+  constructor(rootId: string, plugin: string, config: Config) {
+    this.plugin = plugin;
+    this.custom404 = HTTP_CUSTOM_404_TOTAL.series([plugin]);
+    this.endpoints = new PathEndpoints(rootId + "/" + plugin, config);
+  }
+
+  /** A new configuration for the same plugin (series already defined stay as they are). */
+  reconfigure(config: Config): void {
+    this.endpoints.reconfigure(config);
+  }
+
+  /** PathEndpoints.index in the HTTP table. */
+  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
+    return this.endpoints.index(p, len, truncated);
+  }
+
+  /** PathEndpoints.admitCandidate in the HTTP table. */
+  admitCandidate(): i32 {
+    return this.endpoints.admitCandidate();
   }
 
   /**
@@ -144,39 +175,28 @@ class GrpcSeries {
  */
 export class GrpcMetrics {
   private plugin: string;
-  private rules: CollapseRules;
-  private endpoints: EndpointTable;
+  private endpoints: PathEndpoints;
   private byEndpoint: Array<GrpcSeries | null> = [];
   private other: GrpcSeries | null = null;
-  private candidateLength: i32 = 0;
 
   constructor(rootId: string, plugin: string, config: Config) {
     this.plugin = plugin;
-    this.rules = collapseRules(config);
     // plugin names hold no "/": this scope cannot meet an HTTP table's
-    this.endpoints = new EndpointTable(rootId + "/" + plugin + "/grpc", config.maxEndpoints);
+    this.endpoints = new PathEndpoints(rootId + "/" + plugin + "/grpc", config);
   }
 
   reconfigure(config: Config): void {
-    this.rules = collapseRules(config);
-    this.endpoints.reconfigure(config.maxEndpoints);
+    this.endpoints.reconfigure(config);
   }
 
-  /** As HttpMetrics.endpointIndex, in the gRPC table. */
+  /** PathEndpoints.index in the gRPC table. */
   endpointIndex(p: usize, len: i32, truncated: bool): i32 {
-    if (len == 0) return ENDPOINT_OTHER;
-    len = endpointLabel(p, len, truncated, this.rules, labelBuffer);
-    if (len < 0) return ENDPOINT_OTHER;
-    let i = this.endpoints.find(labelBuffer, len);
-    if (i >= 0) return i;
-    this.candidateLength = len;
-    return ENDPOINT_CANDIDATE;
+    return this.endpoints.index(p, len, truncated);
   }
 
-  /** As HttpMetrics.admitCandidate, in the gRPC table. */
+  /** PathEndpoints.admitCandidate in the gRPC table. */
   admitCandidate(): i32 {
-    let i = this.endpoints.admit(labelBuffer, this.candidateLength);
-    return i >= 0 ? i : ENDPOINT_OTHER;
+    return this.endpoints.admitCandidate();
   }
 
   /** Counts one finished call of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) with its outcome (label_values.grpcOutcome) and records its duration (µs). */
