@@ -33,12 +33,12 @@ export class HttpRoot {
     if (metrics === null) {
       metrics = new HttpMetrics(HTTP_ROOT_ID, plugin, config);
       this.metrics = metrics;
-    } else metrics.reconfigure(config);
+    } else metrics.endpoints.reconfigure(config); // series already defined stay as they are
     let grpc = this.grpcMetrics;
     if (grpc === null) {
       grpc = new GrpcMetrics(HTTP_ROOT_ID, plugin, config);
       this.grpcMetrics = grpc;
-    } else grpc.reconfigure(config);
+    } else grpc.endpoints.reconfigure(config);
     // the custom 404 page and its headers, encoded once per configuration
     let body = String.UTF8.encode(config.custom404Body);
     let headers = encodeHeaderPairs([new HeaderPair("content-type", config.custom404ContentType)]);

@@ -189,10 +189,10 @@ export class HttpStream {
     // that never reached that hook needs the access-log phase's headers.
     let status = this.status != NO_STATUS ? this.status : readStatus();
     let metrics = this.streams.metrics;
-    let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
+    let endpoint = metrics.endpoints.index(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new endpoint gets in with a response from the upstream (not Envoy's own local reply) that is not a 4xx
     if (endpoint == ENDPOINT_CANDIDATE && admitsEndpoint(status) && property("response.code_details") == VIA_UPSTREAM) {
-      endpoint = metrics.admitCandidate();
+      endpoint = metrics.endpoints.admitCandidate();
     }
     metrics.report(this.method, endpoint, statusKey(status), durationNs);
   }
@@ -207,10 +207,10 @@ export class HttpStream {
     let details = property("response.code_details");
     let code = grpcOutcome(status, details == MAX_DURATION_TIMEOUT, status == GRPC_NO_STATUS && clientReset());
     let metrics = this.streams.grpcMetrics;
-    let endpoint = metrics.endpointIndex(this.path.dataStart, this.pathLength, this.pathTruncated);
+    let endpoint = metrics.endpoints.index(this.path.dataStart, this.pathLength, this.pathTruncated);
     // a new method gets in with a grpc-status from the upstream other than UNIMPLEMENTED
     if (endpoint == ENDPOINT_CANDIDATE && admitsGrpcEndpoint(status) && details == VIA_UPSTREAM) {
-      endpoint = metrics.admitCandidate();
+      endpoint = metrics.endpoints.admitCandidate();
     }
     metrics.report(endpoint, code, durationNs);
   }

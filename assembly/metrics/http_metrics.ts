@@ -28,9 +28,9 @@ class SeriesByMethod {
 
 const labelBuffer = new Uint8Array(ENDPOINT_BUFFER_BYTES);
 
-/** `endpointIndex`: the request counts under `other`. */
+/** `PathEndpoints.index`: the request counts under `other`. */
 export const ENDPOINT_OTHER: i32 = -1;
-/** `endpointIndex`: the endpoint is not admitted yet. */
+/** `PathEndpoints.index`: the endpoint is not admitted yet. */
 export const ENDPOINT_CANDIDATE: i32 = -2;
 
 /**
@@ -38,7 +38,7 @@ export const ENDPOINT_CANDIDATE: i32 = -2;
  * through the plugin's collapse rules to an index, and the admission of the
  * last one found not admitted yet.
  */
-class PathEndpoints {
+export class PathEndpoints {
   private rules: CollapseRules;
   private table: EndpointTable;
   private candidateLength: i32 = 0;
@@ -83,7 +83,8 @@ class PathEndpoints {
 export class HttpMetrics {
   private plugin: string;
   readonly custom404: u32;
-  private endpoints: PathEndpoints;
+  /** The plugin's HTTP endpoints: a request's index (`report` takes it) and admission. */
+  readonly endpoints: PathEndpoints;
   private byEndpoint: Array<SeriesByMethod | null> = [];
   private other: SeriesByMethod = new SeriesByMethod();
 
@@ -91,21 +92,6 @@ export class HttpMetrics {
     this.plugin = plugin;
     this.custom404 = HTTP_CUSTOM_404_TOTAL.series([plugin]);
     this.endpoints = new PathEndpoints(rootId + "/" + plugin, config);
-  }
-
-  /** A new configuration for the same plugin (series already defined stay as they are). */
-  reconfigure(config: Config): void {
-    this.endpoints.reconfigure(config);
-  }
-
-  /** PathEndpoints.index in the HTTP table. */
-  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
-    return this.endpoints.index(p, len, truncated);
-  }
-
-  /** PathEndpoints.admitCandidate in the HTTP table. */
-  admitCandidate(): i32 {
-    return this.endpoints.admitCandidate();
   }
 
   /**
@@ -175,7 +161,8 @@ class GrpcSeries {
  */
 export class GrpcMetrics {
   private plugin: string;
-  private endpoints: PathEndpoints;
+  /** The plugin's gRPC methods: a call's index (`report` takes it) and admission. */
+  readonly endpoints: PathEndpoints;
   private byEndpoint: Array<GrpcSeries | null> = [];
   private other: GrpcSeries | null = null;
 
@@ -183,20 +170,6 @@ export class GrpcMetrics {
     this.plugin = plugin;
     // plugin names hold no "/": this scope cannot meet an HTTP table's
     this.endpoints = new PathEndpoints(rootId + "/" + plugin + "/grpc", config);
-  }
-
-  reconfigure(config: Config): void {
-    this.endpoints.reconfigure(config);
-  }
-
-  /** PathEndpoints.index in the gRPC table. */
-  endpointIndex(p: usize, len: i32, truncated: bool): i32 {
-    return this.endpoints.index(p, len, truncated);
-  }
-
-  /** PathEndpoints.admitCandidate in the gRPC table. */
-  admitCandidate(): i32 {
-    return this.endpoints.admitCandidate();
   }
 
   /** Counts one finished call of an endpoint index (or ENDPOINT_OTHER / ENDPOINT_CANDIDATE: `other`) with its outcome (label_values.grpcOutcome) and records its duration (µs). */
