@@ -5,7 +5,7 @@
 // entry points) is the top and may import anything; nothing imports it.
 const LAYERS = {
   bytes: [], // bytes, ASCII, decimal numbers, word lists: nothing of sitio's
-  abi: ["bytes"], // the proxy-wasm host calls and the module's memory
+  abi: ["bytes"], // the proxy-wasm host calls, the module's memory, context objects kept for reuse
   codec: ["bytes"], // protocol decoders: pure, no host calls, unit-tested on byte tables in Node
   labels: ["bytes", "abi", "codec"], // label values, endpoint normalisation, the endpoint table
   config: ["bytes", "abi", "codec", "labels"], // the plugin configuration, its JSON parser

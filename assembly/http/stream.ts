@@ -26,6 +26,7 @@ import {
   sendLocalResponse,
 } from "../abi/host";
 import { decimal } from "../bytes/decimal";
+import { ContextPool } from "../abi/context_pool";
 import { MAX_TARGET_BYTES } from "../codec/http1_request";
 import {
   GRPC_NO_STATUS,
@@ -221,16 +222,13 @@ export class HttpStream {
   }
 }
 
-/** Idle request objects kept for reuse; more than this are let go. */
-const POOL_SIZE = 64;
-
 /**
  * What the requests of one plugin configuration share — the metrics, the
  * custom 404 page encoded once — and a few idle request objects to reuse, so
  * a new request allocates nothing. Its root makes one per accepted configuration.
  */
 export class HttpStreams {
-  private idle: HttpStream[] = [];
+  private pool: ContextPool<HttpStream> = new ContextPool<HttpStream>();
 
   constructor(
     public metrics: HttpMetrics,
@@ -243,23 +241,20 @@ export class HttpStreams {
 
   /** A request object for a new request: an idle one, or a new one. */
   open(contextId: u32): HttpStream {
-    let idle = this.idle;
-    if (idle.length > 0) {
-      let s = idle.pop();
-      s.reuse(contextId);
-      return s;
-    }
-    return new HttpStream(contextId, this);
+    let s = this.pool.take();
+    if (s === null) return new HttpStream(contextId, this);
+    s.reuse(contextId);
+    return s;
   }
 
   /** A request is over: its object may serve a later one. */
   release(stream: HttpStream): void {
-    if (this.idle.length < POOL_SIZE) this.idle.push(stream);
+    this.pool.give(stream);
   }
 
-  /** Half of the idle objects go (each tick): a burst's memory comes back within seconds. */
+  /** Lets half of the idle objects go (each tick). */
   shrink(): void {
-    this.idle.length = this.idle.length >> 1;
+    this.pool.shrink();
   }
 }
 

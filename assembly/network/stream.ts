@@ -11,6 +11,7 @@
 import { BufferType, Bytes, FilterStatus, nowNs, readBuffer, writeBuffer } from "../abi/host";
 import { SCRATCH_MAX_BYTES } from "../abi/host_memory";
 import { ByteBuilder } from "../bytes/byte_builder";
+import { ContextPool } from "../abi/context_pool";
 import { Decoder, DecoderEvent } from "../codec/decoder";
 import { Custom404Rewriter } from "../codec/http1_custom_404";
 import { EndpointSeries, TcpMetrics } from "../metrics/tcp_metrics";
@@ -371,9 +372,6 @@ export class NetworkStream {
   }
 }
 
-/** Idle connection objects kept for reuse; more than this are let go, so a burst does not keep its memory. */
-const POOL_SIZE = 64;
-
 /**
  * What the connections of one plugin configuration share — the metrics, the
  * protocol, the custom 404 page — and a few idle connection objects to reuse,
@@ -381,7 +379,7 @@ const POOL_SIZE = 64;
  * configuration.
  */
 export class NetworkStreams {
-  private idle: NetworkStream[] = [];
+  private pool: ContextPool<NetworkStream> = new ContextPool<NetworkStream>();
 
   constructor(
     public metrics: TcpMetrics,
@@ -391,22 +389,19 @@ export class NetworkStreams {
 
   /** A connection object for a new connection: an idle one, or a new one. */
   open(contextId: u32): NetworkStream {
-    let idle = this.idle;
-    if (idle.length > 0) {
-      let s = idle.pop();
-      s.reuse(contextId);
-      return s;
-    }
-    return new NetworkStream(contextId, this);
+    let s = this.pool.take();
+    if (s === null) return new NetworkStream(contextId, this);
+    s.reuse(contextId);
+    return s;
   }
 
   /** A connection is over: its object may serve a later one. */
   release(stream: NetworkStream): void {
-    if (this.idle.length < POOL_SIZE) this.idle.push(stream);
+    this.pool.give(stream);
   }
 
-  /** Half of the idle objects go (each tick): churn keeps its pool, a burst's memory comes back within seconds. */
+  /** Lets half of the idle objects go (each tick). */
   shrink(): void {
-    this.idle.length = this.idle.length >> 1;
+    this.pool.shrink();
   }
 }
