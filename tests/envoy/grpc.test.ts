@@ -66,15 +66,6 @@ const httpDurations = (after: Sample[], before: Sample[]) =>
 const same = (a: Record<string, number>, b: Record<string, number>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 const bucket = (s: Sample[], endpoint: string, le: string) => value(s, "sitio_grpc_request_duration_microsecond_bucket", { endpoint, plugin: PLUGIN, le }) ?? 0;
 
-/** Waits until `check` holds, then checks it still holds a moment later (nothing counted twice). */
-async function settle(check: (s: Sample[]) => boolean, what: string): Promise<Sample[]> {
-  await envoy.waitForStats(check, what);
-  await sleep(150);
-  const s = await envoy.scrape();
-  expect(check(s), `${what}, after settling`).toBe(true);
-  return s;
-}
-
 const code = (o: Outcome) => grpc.status[o.code] ?? String(o.code);
 
 describe("gRPC through the HTTP filter", () => {
@@ -130,12 +121,12 @@ describe("gRPC through the HTTP filter", () => {
       [`${STREAM} DEADLINE_EXCEEDED`]: 1,
       [`${STREAM} CANCELLED`]: 1,
     };
-    const after = await settle((s) => same(grpcDelta(s, before), expected), `exact gRPC counts after: ${seen.join(", ")}`);
+    const after = await envoy.waitForSteadyStats((s) => same(grpcDelta(s, before), expected), `exact gRPC counts after: ${seen.join(", ")}`);
     expect(grpcDelta(after, before)).toEqual(expected);
     expect(httpDelta(after, before)).toEqual({});
     expect(value(after, "sitio_http_custom_404_total", { plugin: PLUGIN })).toBe(value(before, "sitio_http_custom_404_total", { plugin: PLUGIN }));
     const durations = { other: 2, [UNARY]: 13, [STREAM]: 4 };
-    const withDurations = await settle((s) => same(grpcDurations(s, before), durations), "one duration sample per call");
+    const withDurations = await envoy.waitForSteadyStats((s) => same(grpcDurations(s, before), durations), "one duration sample per call");
     expect(grpcDurations(withDurations, before)).toEqual(durations);
     // kept for the record (the issue's closing note quotes them)
     mkdirSync(join(ROOT, ".test-logs"), { recursive: true });
@@ -153,7 +144,7 @@ describe("gRPC through the HTTP filter", () => {
     // four waits of 100 ms: before each of 3 messages and before the end
     const r = await client.stream({ count: 3, delay_ms: 100 });
     expect([code(r), r.replies.length]).toEqual(["OK", 3]);
-    const after = await settle((s) => grpcDurations(s, before)[STREAM] === 1, "one duration sample");
+    const after = await envoy.waitForSteadyStats((s) => grpcDurations(s, before)[STREAM] === 1, "one duration sample");
     expect(grpcDelta(after, before)).toEqual({ [`${STREAM} OK`]: 1 });
     expect(bucket(after, STREAM, "250000") - bucket(before, STREAM, "250000")).toBe(0); // ≥ 400 ms, so above 250 ms
     expect(bucket(after, STREAM, "+Inf") - bucket(before, STREAM, "+Inf")).toBe(1);
@@ -166,7 +157,7 @@ describe("gRPC through the HTTP filter", () => {
     // Envoy's trailers-only reply, or the server's own (it got the grpc-timeout Envoy shortened, and
     // its timer may fire first): never the client's own "Deadline exceeded after …" (its reset)
     expect(["downstream duration timeout", "Deadline exceeded"]).toContain(r.details);
-    const after = await settle((s) => grpcDurations(s, before)[UNARY] === 1, "one duration sample");
+    const after = await envoy.waitForSteadyStats((s) => grpcDurations(s, before)[UNARY] === 1, "one duration sample");
     expect(grpcDelta(after, before)).toEqual({ [`${UNARY} DEADLINE_EXCEEDED`]: 1 });
     expect(bucket(after, UNARY, "250000") - bucket(before, UNARY, "250000")).toBe(0);
     expect(bucket(after, UNARY, "1000000") - bucket(before, UNARY, "1000000")).toBe(1);
@@ -181,7 +172,7 @@ describe("gRPC through the HTTP filter", () => {
     expect(code(await client.unary({ fail_with: 6, headers_first: true }))).toBe("ALREADY_EXISTS");
     expect(code(await client.stream({ count: 1, fail_with: 11 }))).toBe("OUT_OF_RANGE");
     expect(code(await client.unary({ fail_with: 8 }))).toBe("RESOURCE_EXHAUSTED");
-    const after = await settle(
+    const after = await envoy.waitForSteadyStats(
       (s) =>
         same(grpcDelta(s, before), { [`${UNARY} OK`]: 1, [`${UNARY} ALREADY_EXISTS`]: 1, [`${STREAM} OUT_OF_RANGE`]: 1, [`${UNARY} RESOURCE_EXHAUSTED`]: 1 }),
       "four calls counted",
@@ -215,7 +206,7 @@ describe("gRPC through the HTTP filter", () => {
       for (let i = 0; i < 2; i++) await resetAfterFirstReply(http2.constants.NGHTTP2_CANCEL);
       await resetAfterFirstReply(http2.constants.NGHTTP2_NO_ERROR);
       const want = { [`${STREAM} CANCELLED`]: 2, [`${STREAM} unknown`]: 1 };
-      const after = await settle((s) => same(grpcDelta(s, before), want), "three reset calls counted");
+      const after = await envoy.waitForSteadyStats((s) => same(grpcDelta(s, before), want), "three reset calls counted");
       expect(grpcDelta(after, before)).toEqual(want);
     } finally {
       session.close();
@@ -256,14 +247,14 @@ describe("HTTP/2 without gRPC (h2c, prior knowledge)", () => {
       // (content-type prefix application/grpc) sends it to the example server, which answers it as gRPC.
       expect((await h2(session, "POST", UNARY, { "content-type": "application/grpc-web+proto" }, Buffer.alloc(5))).status).toBe(200);
       const expected = { "GET / 200": 4, "HEAD / 200": 1, "GET /api/items 200": 2, "DELETE /api/items 200": 1, "GET other 404": 2, [`POST ${UNARY} 200`]: 1 };
-      const after = await settle((s) => same(httpDelta(s, before), expected), "exact HTTP/2 request counts");
+      const after = await envoy.waitForSteadyStats((s) => same(httpDelta(s, before), expected), "exact HTTP/2 request counts");
       expect(httpDelta(after, before)).toEqual(expected);
       expect(grpcDelta(after, before)).toEqual({});
       expect(
         (value(after, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0) - (value(before, "sitio_http_custom_404_total", { plugin: PLUGIN }) ?? 0),
       ).toBe(2);
       const durations = { "GET /": 4, "HEAD /": 1, "GET /api/items": 2, "DELETE /api/items": 1, "GET other": 2, [`POST ${UNARY}`]: 1 };
-      const timed = await settle((s) => same(httpDurations(s, before), durations), "one duration sample per request");
+      const timed = await envoy.waitForSteadyStats((s) => same(httpDurations(s, before), durations), "one duration sample per request");
       expect(httpDurations(timed, before)).toEqual(durations);
     } finally {
       session.close();
@@ -306,7 +297,7 @@ describe("Envoy's own replies to gRPC calls", () => {
       other.close();
     }
     const expected = { [`${UNARY} UNAVAILABLE`]: 1, "other UNAVAILABLE": 1 };
-    const after = await settle((s) => same(grpcDelta(s, before), expected), "Envoy's UNAVAILABLE counted");
+    const after = await envoy.waitForSteadyStats((s) => same(grpcDelta(s, before), expected), "Envoy's UNAVAILABLE counted");
     expect(grpcDelta(after, before)).toEqual(expected);
     expect(Object.keys(grpcCounts(after)).filter((k) => k.includes("NeverAnswered"))).toEqual([]);
   });

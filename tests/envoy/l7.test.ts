@@ -40,15 +40,6 @@ function delta(after: Sample[], before: Sample[], endpoint: string): Record<stri
   );
 }
 
-/** Waits until `check` holds, then checks it still holds a moment later (nothing counted twice). */
-async function settle(check: (s: Sample[]) => boolean, what: string): Promise<Sample[]> {
-  await envoy.waitForStats(check, what);
-  await sleep(150);
-  const s = await envoy.scrape();
-  expect(check(s), `${what}, after settling`).toBe(true);
-  return s;
-}
-
 /** One request on a fresh connection; returns the raw response bytes (status line, headers, body). */
 async function raw(method: string, path: string): Promise<string> {
   const ex = await rawExchange(port, [`${method} ${path} HTTP/1.1\r\nHost: sitio.test\r\nConnection: close\r\n\r\n`], { idleMs: 300 });
@@ -119,7 +110,7 @@ describe("HTTP filter: requests by method, endpoint and status", () => {
     };
     const same = (got: Record<string, number>, want: Record<string, number>) =>
       Object.keys(got).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => got[k] === v);
-    const after = await settle(
+    const after = await envoy.waitForSteadyStats(
       (s) =>
         requests(s, "GET", "/", "200") - requests(before, "GET", "/", "200") === 5 &&
         requests(s, "HEAD", "/", "200") - requests(before, "HEAD", "/", "200") === 2 &&
@@ -129,7 +120,7 @@ describe("HTTP filter: requests by method, endpoint and status", () => {
     expect(delta(after, before, "/api/items")).toEqual(expected["/api/items"]);
     expect(delta(after, before, "other")).toEqual(expected.other);
     // Histograms reach /stats/prometheus one flush after the sample: poll for the counts.
-    await settle(
+    await envoy.waitForSteadyStats(
       (s) =>
         durations(s, "GET", "/") - durations(before, "GET", "/") === 5 &&
         durations(s, "HEAD", "/") - durations(before, "HEAD", "/") === 2 &&
@@ -151,15 +142,15 @@ describe("HTTP filter: requests by method, endpoint and status", () => {
     }
     // no response reached it: counted under other (no evidence for the path), status unknown or whatever Envoy answered
     const total = (s: Sample[]) => Object.values(delta(s, before, "other")).reduce((a, b) => a + b, 0);
-    await settle((s) => total(s) === n, `${n} reset requests counted`);
-    await settle((s) => durations(s, "GET", "other") - durations(before, "GET", "other") === n, `${n} duration samples`);
+    await envoy.waitForSteadyStats((s) => total(s) === n, `${n} reset requests counted`);
+    await envoy.waitForSteadyStats((s) => durations(s, "GET", "other") - durations(before, "GET", "other") === n, `${n} duration samples`);
   });
 
   test("a request Envoy refuses (400, before any filter sees it) is counted once, as other/other", async () => {
     const before = await envoy.settle();
     const ex = await rawExchange(port, ["GET /refused HTTP/1.1\r\nHost: sitio.test\r\nBad Header: x\r\n\r\n"]);
     expect(parseRaw(ex.received.toString("latin1")).status).toBe(400);
-    await settle((s) => requests(s, "other", "other", "400") - requests(before, "other", "other", "400") === 1, "one refused request");
+    await envoy.waitForSteadyStats((s) => requests(s, "other", "other", "400") - requests(before, "other", "other", "400") === 1, "one refused request");
   });
 });
 
@@ -176,7 +167,7 @@ describe("HTTP filter: custom 404 page", () => {
       expect(r.headers["content-length"]).toBe(String(Buffer.byteLength(PAGE)));
       expect(r.headers["content-type"]).toBe(PAGE_TYPE);
       expect(r.headers["transfer-encoding"]).toBeUndefined();
-      await settle(
+      await envoy.waitForSteadyStats(
         (s) => custom404(s) - custom404(before) === 1 && requests(s, "GET", endpoint, "404") - requests(before, "GET", endpoint, "404") === 1,
         "one custom 404, one request",
       );
@@ -189,7 +180,7 @@ describe("HTTP filter: custom 404 page", () => {
       expect(r.body).toBe("");
       expect(r.headers["content-length"]).toBe(String(Buffer.byteLength(PAGE)));
       expect(r.headers["content-type"]).toBe(PAGE_TYPE);
-      await settle(
+      await envoy.waitForSteadyStats(
         (s) => custom404(s) - custom404(before) === 1 && requests(s, "HEAD", endpoint, "404") - requests(before, "HEAD", endpoint, "404") === 1,
         "one custom 404, one request",
       );
@@ -207,6 +198,6 @@ describe("HTTP filter: custom 404 page", () => {
       expect(ok.headers["content-length"]).toBe("13");
       expect(ok.headers["content-type"]).toBe("text/plain");
     }
-    await settle((s) => custom404(s) - custom404(before) === 2, "two custom 404s");
+    await envoy.waitForSteadyStats((s) => custom404(s) - custom404(before) === 2, "two custom 404s");
   });
 });

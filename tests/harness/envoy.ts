@@ -124,6 +124,8 @@ export interface Envoy {
   settle(): Promise<Sample[]>;
   /** Polls `check` on fresh scrapes until it returns true (or throws with the last state and the log). */
   waitForStats(check: (s: Sample[]) => boolean, what: string, timeoutMs?: number): Promise<Sample[]>;
+  /** waitForStats, then checks that `check` still holds a moment later (nothing counted twice or late). */
+  waitForSteadyStats(check: (s: Sample[]) => boolean, what: string): Promise<Sample[]>;
   stop(): Promise<void>;
   process: ChildProcess;
   /** Envoy's exit code once it has exited (null while it runs). */
@@ -255,14 +257,17 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
         last = await scrape(admin);
         if (check(last)) return last;
         if (Date.now() > deadline) {
-          const sitio = last
-            .filter((s) => s.name.startsWith("sitio_"))
-            .map((s) => s.line)
-            .join("\n");
-          throw new Error(`timed out waiting for ${what}\n--- sitio series:\n${sitio}\n--- envoy log (${logFile}):\n${logTail()}`);
+          throw new Error(`timed out waiting for ${what}\n--- sitio series:\n${sitioLines(last)}\n--- envoy log (${logFile}):\n${logTail()}`);
         }
         await sleep(50);
       }
+    },
+    async waitForSteadyStats(check, what) {
+      await envoy.waitForStats(check, what);
+      await sleep(STEADY_MS);
+      const s = await scrape(admin);
+      if (!check(s)) throw new Error(`${what}: held, then no longer held ${STEADY_MS} ms later\n--- sitio series:\n${sitioLines(s)}`);
+      return s;
     },
     async stop() {
       if (exited) return;
@@ -297,6 +302,16 @@ async function startEnvoyOnce(opts: StartOptions): Promise<Envoy> {
     await sleep(50);
   }
   return envoy;
+}
+
+/** How long waitForSteadyStats waits before checking again. */
+const STEADY_MS = 150;
+
+function sitioLines(samples: Sample[]): string {
+  return samples
+    .filter((s) => s.name.startsWith("sitio_"))
+    .map((s) => s.line)
+    .join("\n");
 }
 
 export function sleep(ms: number): Promise<void> {
