@@ -11,14 +11,20 @@ import { rawExchange } from "../harness/traffic.js";
 import { series, type Sample } from "../harness/prometheus.js";
 
 const shipped = new Set(shippedPorts());
-/** L4 HTTP listener (plugin sitio_web), always there. */
-export const WEB = 18000;
-/** L4 Foo listener (plugin sitio_foo), when the shipped config has it. */
-export const FOO = shipped.has(18001) ? 18001 : undefined;
-/** L7 listener (plugin sitio_http), when the shipped config has it. */
-export const HTTP = shipped.has(18080) ? 18080 : undefined;
-/** L4 TLS listener (plugin sitio_tls), when the shipped config has it. */
-export const TLS = shipped.has(18443) ? 18443 : undefined;
+/** The shipped config's listener on `port`; a listener missing from it fails the platform tests rather than skipping them. */
+function shippedListener(port: number): number {
+  if (!shipped.has(port)) throw new Error(`envoy/envoy.yaml has no listener on :${port}; the platform tests drive every shipped listener`);
+  return port;
+}
+
+/** L4 HTTP listener (plugin sitio_web). */
+export const WEB = shippedListener(18000);
+/** L4 Foo listener (plugin sitio_foo). */
+export const FOO = shippedListener(18001);
+/** L7 listener (plugin sitio_http). */
+export const HTTP = shippedListener(18080);
+/** L4 TLS listener (plugin sitio_tls). */
+export const TLS = shippedListener(18443);
 
 /** Server names of the TLS handshakes sent to :18443 (Node's tls, no ALPN); the certificate covers both. */
 export const TLS_NAMES = ["localhost", "other.sitio.test"];

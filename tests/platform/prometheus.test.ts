@@ -48,30 +48,22 @@ const sum = (mix: Record<string, number>) => Object.values(mix).reduce((a, b) =>
 /** One round of traffic to every listener of the shipped envoy.yaml. */
 async function driveEveryListener(): Promise<void> {
   await driveHttpMix(envoy.port(WEB), WEB_MIX);
-  if (FOO !== undefined) await driveFoo(envoy.port(FOO), FOO_MESSAGES);
-  if (HTTP !== undefined) {
-    await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
-    const calls = await driveGrpc(envoy.port(HTTP));
-    if (calls.get("Unary 0") !== 2 || calls.get("Stream 0") !== 1 || calls.get("Unary 5") !== 1) throw new Error(`gRPC calls: ${JSON.stringify([...calls])}`);
-  }
-  if (TLS !== undefined) {
-    await driveTls(envoy.port(TLS));
-    await driveNotTls(envoy.port(TLS));
-  }
+  await driveFoo(envoy.port(FOO), FOO_MESSAGES);
+  await driveHttpMix(envoy.port(HTTP), HTTP_MIX);
+  const calls = await driveGrpc(envoy.port(HTTP));
+  if (calls.get("Unary 0") !== 2 || calls.get("Stream 0") !== 1 || calls.get("Unary 5") !== 1) throw new Error(`gRPC calls: ${JSON.stringify([...calls])}`);
+  await driveTls(envoy.port(TLS));
+  await driveNotTls(envoy.port(TLS));
 }
 
 /** What sitio must have counted after `round` rounds: expression for Prometheus, check for Envoy's scrape. */
 const counts = (round: number) => [
   { expr: `sum(sitio_tcp_requests_total{plugin="sitio_web"})`, n: round * sum(WEB_MIX) },
-  ...(FOO !== undefined ? [{ expr: `sum(sitio_tcp_responses_total{plugin="sitio_foo"})`, n: round * FOO_MESSAGES }] : []),
-  ...(HTTP !== undefined ? [{ expr: `sum(sitio_http_requests_total{plugin="sitio_http"})`, n: round * sum(HTTP_MIX) }] : []),
-  ...(HTTP !== undefined ? [{ expr: `sum(sitio_grpc_requests_total{plugin="sitio_http"})`, n: round * GRPC_CALLS }] : []),
-  ...(TLS !== undefined
-    ? [
-        { expr: `sum(sitio_tls_handshakes_total{plugin="sitio_tls"})`, n: round * TLS_NAMES.length },
-        { expr: `sum(sitio_tls_handshake_failures_total{plugin="sitio_tls"})`, n: round },
-      ]
-    : []),
+  { expr: `sum(sitio_tcp_responses_total{plugin="sitio_foo"})`, n: round * FOO_MESSAGES },
+  { expr: `sum(sitio_http_requests_total{plugin="sitio_http"})`, n: round * sum(HTTP_MIX) },
+  { expr: `sum(sitio_grpc_requests_total{plugin="sitio_http"})`, n: round * GRPC_CALLS },
+  { expr: `sum(sitio_tls_handshakes_total{plugin="sitio_tls"})`, n: round * TLS_NAMES.length },
+  { expr: `sum(sitio_tls_handshake_failures_total{plugin="sitio_tls"})`, n: round },
 ];
 const envoyTotal = (s: Sample[], expr: string) => {
   const [, name, plugin] = /^sum\((\w+)\{plugin="(\w+)"\}\)$/.exec(expr)!;
@@ -91,7 +83,7 @@ function seriesKey(name: string, labels: Record<string, string>): string {
 beforeAll(async () => {
   grpcServer = await startGrpcServer({ port: 0 });
   envoy = await startEnvoy({ name: "prometheus", upstreams: { grpc_service: grpcServer.port } });
-  if (FOO !== undefined) fooServer = await startFooServer({ port: envoy.port(8098) });
+  fooServer = await startFooServer({ port: envoy.port(8098) });
   prometheus = await startPrometheus({ name: "prometheus", targets: [envoy.admin.replace("http://", "")] });
   // Two rounds with a scrape in between, so rate() has two points that differ.
   let webConnections = 0;
@@ -149,19 +141,15 @@ describe("Prometheus scraping Envoy's /stats/prometheus", () => {
 
   const histograms = [
     { name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_web", by: "endpoint", values: Object.keys(byLabel(WEB_MIX)) },
-    ...(FOO !== undefined ? [{ name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", by: "endpoint", values: ["-"] }] : []),
-    ...(HTTP !== undefined
-      ? [
-          { name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", by: "endpoint", values: Object.keys(byLabel(HTTP_MIX)) },
-          {
-            name: "sitio_grpc_request_duration_microsecond",
-            plugin: "sitio_http",
-            by: "endpoint",
-            values: ["/sitio.example.Example/Unary", "/sitio.example.Example/Stream"],
-          },
-        ]
-      : []),
-    ...(TLS !== undefined ? [{ name: "sitio_tls_handshake_duration_microsecond", plugin: "sitio_tls", by: "sni", values: TLS_NAMES }] : []),
+    { name: "sitio_tcp_request_duration_microsecond", plugin: "sitio_foo", by: "endpoint", values: ["-"] },
+    { name: "sitio_http_request_duration_microsecond", plugin: "sitio_http", by: "endpoint", values: Object.keys(byLabel(HTTP_MIX)) },
+    {
+      name: "sitio_grpc_request_duration_microsecond",
+      plugin: "sitio_http",
+      by: "endpoint",
+      values: ["/sitio.example.Example/Unary", "/sitio.example.Example/Stream"],
+    },
+    { name: "sitio_tls_handshake_duration_microsecond", plugin: "sitio_tls", by: "sni", values: TLS_NAMES },
   ];
   test.each(histograms)(
     "latency buckets work with histogram_quantile(): $name of $plugin has a finite p50 ≤ p99 per $by",
@@ -236,11 +224,10 @@ describe("hostile request targets through promtool and a real Prometheus", () =>
       hostile.port(WEB),
       HOSTILE_TARGETS.map((t) => [t.method, t.target]),
     );
-    if (HTTP !== undefined)
-      await sendTargets(
-        hostile.port(HTTP),
-        HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]),
-      );
+    await sendTargets(
+      hostile.port(HTTP),
+      HOSTILE_TARGETS.map((t) => [t.method, l7TargetOf(t)]),
+    );
     const want = HOSTILE_TARGETS.filter((t) => t.l4StopsAt === undefined).length;
     await hostile.waitForStats((s) => total(s, PLUGINS.sitio_web, { plugin: "sitio_web" }) === want, "the hostile targets counted");
     hostilePrometheus = await startPrometheus({ name: "prometheus-hostile", targets: [hostile.admin.replace("http://", "")] });
